@@ -1,0 +1,268 @@
+/**
+ * One projection per audience (SPEC P1–P5), as pure functions of the state. These are the
+ * only shapes that leave the server: what is not copied here is never sent.
+ */
+import {
+  normaliseShortAnswer,
+  rubricMaxMarks,
+  rubricOf,
+  type Distribution,
+  type DisplayView,
+  type GradeView,
+  type HostView,
+  type MyResult,
+  type PublicQuestion,
+  type Question,
+  type Solution,
+  type SpotlightView,
+  type StudentView,
+} from '@quizroom/shared';
+import { computeRanking, type Ranking } from './ranking.ts';
+import { responseText } from './reducer.ts';
+import type { AnswerRecord, CurrentQuestion, GameState, Grade } from './state.ts';
+
+const REVEALED_PHASES = new Set(['reveal', 'leaderboard', 'finished']);
+const LEADERBOARD_SIZE = 10;
+const RECENT_NICKNAMES = 40;
+
+export function isRevealed(state: GameState): boolean {
+  return REVEALED_PHASES.has(state.session.phase) && state.session.current !== null && !state.session.current.skipped;
+}
+
+/** The open question without anything that hints at its answer (P1). */
+export function publicQuestion(state: GameState): PublicQuestion | null {
+  const cur = state.session.current;
+  const q = cur ? state.questions[cur.index] : undefined;
+  if (!cur || !q) return null;
+  const pub: PublicQuestion = {
+    id: q.id,
+    index: cur.index,
+    total: state.questions.length,
+    type: q.type,
+    prompt: q.prompt,
+    timeLimitMs: cur.durationMs,
+    points: q.points,
+    difficulty: q.difficulty,
+  };
+  if (q.type === 'single' || q.type === 'multi' || q.type === 'poll') pub.choices = q.choices.map((c) => c.text);
+  if (q.type === 'order') pub.items = cur.presented.map((i) => q.items[i]!);
+  if (q.type === 'numeric' && q.unit) pub.unit = q.unit;
+  if (q.type === 'open') pub.maxLength = q.maxLength;
+  if (q.type !== 'open' && q.justify) pub.justify = { prompt: q.justify.prompt, maxLength: q.justify.maxLength };
+  return pub;
+}
+
+export function solutionOf(q: Question): Solution {
+  switch (q.type) {
+    case 'single':
+    case 'multi':
+      return { type: q.type, correct: q.choices.flatMap((c, i) => (c.correct ? [i] : [])) };
+    case 'truefalse':
+      return { type: 'truefalse', answer: q.answer };
+    case 'short':
+      return { type: 'short', accept: q.accept };
+    case 'numeric':
+      return q.unit ? { type: 'numeric', value: q.value, tolerance: q.tolerance, unit: q.unit } : { type: 'numeric', value: q.value, tolerance: q.tolerance };
+    case 'order':
+      return { type: 'order', items: q.items };
+    case 'poll':
+      return { type: 'poll' };
+    case 'open':
+      return { type: 'open' };
+  }
+}
+
+/** Answer counts for the current question (host: live; display: after close). */
+export function distributionOf(state: GameState): Distribution | null {
+  const cur = state.session.current;
+  const q = cur ? state.questions[cur.index] : undefined;
+  if (!cur || !q) return null;
+  const records = Object.values(state.answers[q.id] ?? {}).filter((r) => !state.players[r.playerId]?.kicked);
+  const eligible = Object.values(state.players).filter((p) => !p.kicked).length;
+  const dist: Distribution = { answered: records.length, eligible };
+  if (q.type !== 'poll' && q.type !== 'open') dist.correctCount = records.filter((r) => r.correct).length;
+  switch (q.type) {
+    case 'single':
+    case 'multi':
+    case 'poll': {
+      const counts = q.choices.map(() => 0);
+      for (const r of records) {
+        const picked = r.answer.type === 'single' ? [r.answer.choice] : r.answer.type === 'multi' || r.answer.type === 'poll' ? r.answer.choices : [];
+        for (const i of picked) if (counts[i] !== undefined) counts[i]++;
+      }
+      dist.counts = counts;
+      break;
+    }
+    case 'truefalse': {
+      const yes = records.filter((r) => r.answer.type === 'truefalse' && r.answer.value).length;
+      dist.counts = [yes, records.length - yes];
+      break;
+    }
+    case 'short':
+    case 'numeric': {
+      const tally = new Map<string, { count: number; correct: boolean }>();
+      for (const r of records) {
+        const key = r.answer.type === 'short' ? normaliseShortAnswer(r.answer.text) : r.answer.type === 'numeric' ? String(r.answer.value) : '';
+        const t = tally.get(key) ?? { count: 0, correct: r.correct === true };
+        t.count++;
+        tally.set(key, t);
+      }
+      dist.top = [...tally].map(([value, t]) => ({ value, ...t })).sort((a, b) => b.count - a.count).slice(0, 8);
+      break;
+    }
+    default:
+      break;
+  }
+  return dist;
+}
+
+function gradeView(grade: Grade | null, q: Question): GradeView | null {
+  const rubric = rubricOf(q);
+  if (!grade || !rubric) return null;
+  return { marks: grade.marks, maxMarks: rubricMaxMarks(rubric), points: grade.points, comment: grade.comment, gradedAt: grade.gradedAt, grader: grade.grader };
+}
+
+function timing(cur: CurrentQuestion | null, phase: string) {
+  if (!cur || phase !== 'open') return { deadline: null, pausedRemainingMs: null };
+  return cur.pausedRemainingMs !== null ? { deadline: null, pausedRemainingMs: cur.pausedRemainingMs } : { deadline: cur.deadline, pausedRemainingMs: null };
+}
+
+function myResult(state: GameState, q: Question, record: AnswerRecord | undefined, streak: number): MyResult {
+  const gradable = rubricOf(q) !== undefined && record !== undefined && responseText(record) !== null;
+  const grade = gradable ? gradeView(record!.grade, q) : undefined;
+  return {
+    questionId: q.id,
+    answered: record !== undefined,
+    correct: record?.correct ?? null,
+    fraction: record?.fraction ?? null,
+    points: record?.points ?? 0,
+    streakBonus: record?.streakBonus ?? 0,
+    streak,
+    ...(gradable ? { grade } : {}),
+    awaitingGrade: gradable && !record!.grade,
+  };
+}
+
+/** P1: a student's view carries their own data, the public question and, after reveal, the solution. */
+export function studentView(state: GameState, playerId: string, now: number, ranking: Ranking = computeRanking(state, 'live')): StudentView | null {
+  const player = state.players[playerId];
+  if (!player) return null;
+  const { session } = state;
+  const cur = session.current;
+  const q = cur ? state.questions[cur.index] : undefined;
+  const record = q ? state.answers[q.id]?.[playerId] : undefined;
+  const finished = session.phase === 'finished';
+  const finalRanking = finished ? computeRanking(state, 'final') : ranking;
+  const grades: StudentView['grades'] = [];
+  for (const question of state.questions) {
+    const r = state.answers[question.id]?.[playerId];
+    const g = r ? gradeView(r.grade, question) : null;
+    if (g) grades.push({ questionId: question.id, prompt: question.prompt, grade: g, kind: question.type === 'open' ? 'open' : 'justify' });
+  }
+  return {
+    role: 'student',
+    code: session.code,
+    phase: session.phase,
+    step: session.step,
+    me: { playerId, nickname: player.nickname, score: finalRanking.totalOf.get(playerId) ?? player.score, rank: finalRanking.rankOf.get(playerId) ?? null, streak: player.streak },
+    playerCount: ranking.entries.length,
+    question: session.phase === 'lobby' ? null : publicQuestion(state),
+    ...timing(cur, session.phase),
+    myAnswer: record ? { answer: record.answer, justification: record.justification } : null,
+    reveal: q && isRevealed(state) ? { solution: solutionOf(q), explanation: q.explanation, result: myResult(state, q, record, player.streak) } : null,
+    grades,
+    leaderboard: session.phase === 'leaderboard' || finished ? finalRanking.entries.slice(0, LEADERBOARD_SIZE) : null,
+    final: finished ? { rank: finalRanking.rankOf.get(playerId) ?? 0, score: finalRanking.totalOf.get(playerId) ?? 0, players: finalRanking.entries.length } : null,
+    serverNow: now,
+  };
+}
+
+/** P2: the projector: public question, aggregate counts, leaderboard; no individual answers but the spotlight. */
+export function displayView(state: GameState, now: number, ranking: Ranking = computeRanking(state, 'live')): DisplayView {
+  const { session } = state;
+  const cur = session.current;
+  const q = cur ? state.questions[cur.index] : undefined;
+  const revealed = isRevealed(state);
+  const closed = session.phase === 'closed' || revealed;
+  const finished = session.phase === 'finished';
+  const finalRanking = finished ? computeRanking(state, 'final') : ranking;
+  const recent = Object.values(state.players)
+    .filter((p) => !p.kicked)
+    .sort((a, b) => b.joinedAt - a.joinedAt)
+    .slice(0, RECENT_NICKNAMES)
+    .map((p) => p.nickname);
+  return {
+    role: 'display',
+    code: session.code,
+    phase: session.phase,
+    step: session.step,
+    locked: session.locked,
+    playerCount: ranking.entries.length,
+    recentNicknames: recent,
+    question: session.phase === 'lobby' ? null : publicQuestion(state),
+    ...timing(cur, session.phase),
+    answeredCount: q ? Object.keys(state.answers[q.id] ?? {}).length : 0,
+    distribution: closed && !finished ? distributionOf(state) : null,
+    solution: q && revealed ? solutionOf(q) : null,
+    explanation: q && revealed ? q.explanation : null,
+    leaderboard: session.phase === 'leaderboard' || finished ? finalRanking.entries.slice(0, LEADERBOARD_SIZE) : null,
+    podium: finished ? finalRanking.entries.filter((e) => e.rank <= 3) : null,
+    spotlight: spotlightView(state),
+    serverNow: now,
+  };
+}
+
+/** P4: a spotlighted response shows its author only if the student allowed it. */
+export function spotlightView(state: GameState): SpotlightView | null {
+  const s = state.session.spotlight;
+  if (!s) return null;
+  const q = state.questions.find((x) => x.id === s.questionId);
+  const record = state.answers[s.questionId]?.[s.playerId];
+  const player = state.players[s.playerId];
+  const text = record ? responseText(record) : null;
+  if (!q || !record || !player || text === null) return null;
+  return { questionId: q.id, prompt: q.type === 'open' ? q.prompt : (q.justify?.prompt ?? q.prompt), text, author: player.showNameInSpotlight ? player.nickname : null, grade: gradeView(record.grade, q) };
+}
+
+/** P3: the instructor sees everything about the session, including live answer counts. */
+export function hostView(
+  state: GameState,
+  now: number,
+  isConnected: (playerId: string) => boolean = () => false,
+  ranking: Ranking = computeRanking(state, 'live'),
+): HostView {
+  const { session } = state;
+  const cur = session.current;
+  const q = cur ? state.questions[cur.index] : undefined;
+  const pub = publicQuestion(state);
+  const answers = q ? (state.answers[q.id] ?? {}) : {};
+  return {
+    role: 'host',
+    code: session.code,
+    bankId: session.bankId,
+    bankTitle: session.bankTitle,
+    phase: session.phase,
+    step: session.step,
+    locked: session.locked,
+    options: {
+      scoring: session.options.scoring,
+      streak: session.options.streak,
+      timeMultiplier: session.options.timeMultiplier,
+      allowLateJoin: session.options.allowLateJoin,
+      gradedPointsLive: session.options.gradedPointsLive,
+      nicknamePolicy: session.options.nicknamePolicy,
+    },
+    players: Object.values(state.players)
+      .filter((p) => !p.kicked)
+      .sort((a, b) => a.joinedAt - b.joinedAt)
+      .map((p) => ({ playerId: p.id, nickname: p.nickname, score: p.score, gradedPoints: p.gradedPoints, streak: p.streak, connected: isConnected(p.id), answeredCurrent: answers[p.id] !== undefined })),
+    questions: state.questions.map((x, index) => ({ id: x.id, index, type: x.type, prompt: x.prompt, hasRubric: rubricOf(x) !== undefined })),
+    questionIndex: session.questionIndex,
+    question: q && pub ? { ...pub, explanation: q.explanation, solution: solutionOf(q), rubric: rubricOf(q) ?? null } : null,
+    ...timing(cur, session.phase),
+    distribution: distributionOf(state),
+    leaderboard: (session.phase === 'finished' ? computeRanking(state, 'final') : ranking).entries,
+    spotlight: spotlightView(state),
+    serverNow: now,
+  };
+}

@@ -1,0 +1,312 @@
+/**
+ * The command pipeline between the transport and the store: authorised commands go
+ * engine → store → listeners. Host and system commands run under the session's lease
+ * (one at a time across every process); joins, answers and grades are single atomic store
+ * operations, so they scale with the room instead of queueing behind each other.
+ */
+import { nicknameKey, type AppError, type Bank, type ErrorCode, type GradingItem, type SessionOptions } from '@quizroom/shared';
+import { randomUUID } from 'node:crypto';
+import {
+  latencyGrace,
+  newGame,
+  reduce,
+  responseText,
+  type AnswerRecord,
+  type Command,
+  type GameEvent,
+  type GameState,
+  type HostCommand,
+} from '../engine/index.ts';
+import type { Logger } from '../logger.ts';
+import { newJoinCode, newPlayerId, newSeed, newToken, sha256 } from '../security/tokens.ts';
+import type { RecordAnswerResult, SessionStore } from '../store/types.ts';
+import { KeyedQueue } from './keyed-queue.ts';
+import { answerSummary } from './results.ts';
+
+export type Result<T> = { ok: true; data: T } | { ok: false; error: AppError };
+const fail = <T>(code: ErrorCode, message: string): Result<T> => ({ ok: false, error: { code, message } });
+
+/** What happened, for the realtime layer to broadcast. `state` is the whole game unless `partial`. */
+export interface Change {
+  code: string;
+  state: GameState;
+  events: GameEvent[];
+  /** The state holds only the acting player (student commands): enough for that player's view. */
+  partial: boolean;
+}
+
+export interface GameServiceOptions {
+  store: SessionStore;
+  logger: Logger;
+  clock?: () => number;
+  retentionSeconds: number;
+  onChange: (change: Change) => void;
+}
+
+/** Transitions out of an open question seal it first, so no answer slips in while it is scored. */
+const SEALING = new Set<Command['type']>(['close', 'skip', 'end', 'deadline', 'pause']);
+const LEASE_MS = 5000;
+const LEASE_ATTEMPTS = 40;
+
+export class GameService {
+  readonly store: SessionStore;
+  private readonly clock: () => number;
+  private readonly queue = new KeyedQueue();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly processId = randomUUID();
+  private sweeper: NodeJS.Timeout | null = null;
+
+  constructor(private readonly opts: GameServiceOptions) {
+    this.store = opts.store;
+    this.clock = opts.clock ?? Date.now;
+  }
+
+  // ------------------------------------------------------------ sessions
+
+  async createSession(bank: Bank, options: SessionOptions): Promise<{ code: string; hostToken: string }> {
+    const hostToken = newToken();
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const code = newJoinCode();
+      const state = newGame({ code, bankId: bank.id, bankTitle: bank.title, questions: bank.questions, options, seed: newSeed(), now: this.clock() });
+      if ((await this.store.createSession(state, { hostTokenHash: sha256(hostToken) })) === 'ok') {
+        this.opts.logger.info({ code, bank: bank.id, questions: bank.questions.length }, 'session created');
+        return { code, hostToken };
+      }
+    }
+    throw new Error('could not find a free join code');
+  }
+
+  // ------------------------------------------------------------ host and system commands
+
+  /** Host commands and the deadline: lease → load → engine → commit → broadcast. */
+  async command(code: string, cmd: HostCommand | { type: 'deadline'; step: number }): Promise<Result<{ step: number; state: GameState }>> {
+    if (cmd.type === 'grade') return fail('BAD_REQUEST', 'use grade()');
+    return this.queue.run(code, () => this.underLease(code, cmd));
+  }
+
+  private async underLease(code: string, cmd: Command): Promise<Result<{ step: number; state: GameState }>> {
+    const gate = await this.store.gate(code);
+    if (!gate) return fail('NOT_FOUND', 'no such session');
+    const seal = gate.phase === 'open' && SEALING.has(cmd.type) ? gate.step : null;
+    const owner = `${this.processId}:${randomUUID()}`;
+    if (!(await this.acquire(code, owner, seal))) return fail('UNAVAILABLE', 'the session is busy: try again');
+    try {
+      const state = await this.store.loadState(code);
+      if (!state) return fail('NOT_FOUND', 'no such session');
+      const now = this.clock();
+      const result = reduce(state, cmd, now);
+      if (!result.ok) return result;
+      if ((await this.store.commit(code, owner, state, result.state)) !== 'ok') return fail('UNAVAILABLE', 'the session is busy: try again');
+      await this.afterCommit(code, result.state, result.events);
+      return { ok: true, data: { step: result.state.session.step, state: result.state } };
+    } finally {
+      await this.store.releaseLease(code, owner).catch(() => undefined);
+    }
+  }
+
+  /** Another process may hold the lease for a few milliseconds: wait for it, boundedly. */
+  private async acquire(code: string, owner: string, seal: number | null): Promise<boolean> {
+    for (let attempt = 0; attempt < LEASE_ATTEMPTS; attempt++) {
+      if (await this.store.acquireLease(code, owner, this.clock(), LEASE_MS, seal)) return true;
+      await new Promise((resolve) => setTimeout(resolve, 25 + attempt * 5));
+    }
+    return false;
+  }
+
+  private async afterCommit(code: string, state: GameState, events: GameEvent[]): Promise<void> {
+    for (const e of events) {
+      if (e.type === 'question-opened' || e.type === 'question-resumed') this.scheduleDeadline(state);
+      if (e.type === 'question-closed' || e.type === 'question-paused' || e.type === 'session-finished') this.clearDeadline(code);
+      if (e.type === 'player-kicked') await this.store.revokePlayerTokens(code, e.playerId);
+      if (e.type === 'session-finished') await this.store.setRetention(code, this.opts.retentionSeconds);
+    }
+    this.opts.onChange({ code, state, events, partial: false });
+  }
+
+  // ------------------------------------------------------------ deadlines
+
+  /**
+   * Each process closes questions whose deadline passed: a precise timer for questions it
+   * opened, and a sweep over every live session for questions opened by a process that went
+   * away. The lease makes sure only one of them closes a question; the others get STALE.
+   */
+  private scheduleDeadline(state: GameState): void {
+    const { code, current, step, options } = state.session;
+    if (!current || current.pausedRemainingMs !== null) return;
+    this.clearDeadline(code);
+    // Answers are accepted up to the deadline plus each student's latency grace: close after the largest grace.
+    const delay = Math.max(0, current.deadline + options.maxLatencyCompensationMs - this.clock());
+    const timer = setTimeout(() => {
+      this.timers.delete(code);
+      void this.command(code, { type: 'deadline', step }).catch((err) => this.opts.logger.error({ err, code }, 'deadline failed'));
+    }, delay);
+    timer.unref();
+    this.timers.set(code, timer);
+  }
+
+  private clearDeadline(code: string): void {
+    const t = this.timers.get(code);
+    if (t) clearTimeout(t);
+    this.timers.delete(code);
+  }
+
+  /** Starts the sweep (every `intervalMs`) that closes overdue questions of any process. */
+  startSweeper(intervalMs = 1000): void {
+    const sweep = async () => {
+      try {
+        const now = this.clock();
+        for (const code of await this.store.liveCodes()) {
+          const gate = await this.store.gate(code);
+          if (!gate || gate.phase !== 'open' || gate.paused || gate.deadline === null || this.timers.has(code)) continue;
+          const state = await this.store.loadState(code);
+          const grace = state?.session.options.maxLatencyCompensationMs ?? 0;
+          if (now >= gate.deadline + grace) await this.command(code, { type: 'deadline', step: gate.step });
+          else if (state) this.scheduleDeadline(state);
+        }
+      } catch (err) {
+        this.opts.logger.warn({ err }, 'deadline sweep failed');
+      }
+    };
+    this.sweeper = setInterval(() => void sweep(), intervalMs);
+    this.sweeper.unref();
+    void sweep();
+  }
+
+  stop(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  // ------------------------------------------------------------ students
+
+  async join(code: string, nickname: string): Promise<Result<{ playerId: string; token: string; nickname: string }>> {
+    const playerId = newPlayerId();
+    const slice = await this.store.loadSlice(code, playerId, null);
+    if (!slice) return fail('NOT_FOUND', 'no session with that code');
+    const result = reduce(slice, { type: 'join', playerId, nickname }, this.clock());
+    if (!result.ok) return result;
+    const player = result.state.players[playerId]!;
+    const stored = await this.store.addPlayer(code, player, nicknameKey(player.nickname));
+    switch (stored) {
+      case 'ok':
+        break;
+      case 'nickname-taken':
+        return fail('NICKNAME_TAKEN', `"${player.nickname}" is taken: choose another nickname`);
+      case 'full':
+        return fail('ROOM_FULL', 'the room is full');
+      case 'locked':
+        return fail('LOCKED', 'the room is locked');
+      case 'started':
+        return fail('BAD_PHASE', 'this session has already started');
+      case 'finished':
+        return fail('BAD_PHASE', 'the session has ended');
+      case 'no-session':
+        return fail('NOT_FOUND', 'no session with that code');
+    }
+    const token = newToken();
+    await this.store.putPlayerToken(code, sha256(token), playerId);
+    this.opts.onChange({ code, state: result.state, events: result.events, partial: true });
+    return { ok: true, data: { playerId, token, nickname: player.nickname } };
+  }
+
+  /** Answers and justifications: engine on the player's slice, then one atomic store write. Acked only after it. */
+  async studentCommand(
+    code: string,
+    cmd: Extract<Command, { type: 'answer' } | { type: 'justify' } | { type: 'spotlight-consent' }>,
+  ): Promise<Result<{ state: GameState; record: AnswerRecord | null }>> {
+    const questionId = cmd.type === 'spotlight-consent' ? null : cmd.questionId;
+    if (cmd.type === 'spotlight-consent') {
+      // Rare and not on the hot path: goes through the lease like host commands.
+      const r = await this.queue.run(code, () => this.underLease(code, cmd));
+      return r.ok ? { ok: true, data: { state: r.data.state, record: null } } : r;
+    }
+    const slice = await this.store.loadSlice(code, cmd.playerId, questionId);
+    if (!slice) return fail('NOT_FOUND', 'no such session');
+    const now = this.clock();
+    const result = reduce(slice, cmd, now);
+    if (!result.ok) return result;
+    const record = result.state.answers[cmd.questionId]![cmd.playerId]!;
+    const existing = slice.answers[cmd.questionId]?.[cmd.playerId];
+    const cur = slice.session.current!;
+    const rtt = cmd.type === 'answer' ? cmd.timing.rttMs : (cmd.rttMs ?? 0);
+    const stored = await this.store.recordAnswer(code, {
+      record,
+      step: slice.session.step,
+      acceptUntil: cur.deadline + latencyGrace(rtt, slice.session.options.maxLatencyCompensationMs),
+      now,
+      mode: existing ? { kind: 'replace', expectedTextVersion: existing.textVersion } : { kind: 'new' },
+    });
+    const refused = answerRefusal(stored);
+    if (refused) return { ok: false, error: refused };
+    this.opts.onChange({ code, state: result.state, events: result.events, partial: true });
+    return { ok: true, data: { state: result.state, record } };
+  }
+
+  // ------------------------------------------------------------ grading
+
+  /** R1, R2: validated by the engine on the response's slice, stored by one atomic write (last write wins). */
+  async grade(code: string, cmd: Extract<HostCommand, { type: 'grade' }>): Promise<Result<GradingItem>> {
+    const slice = await this.store.loadSlice(code, cmd.playerId, cmd.questionId);
+    if (!slice) return fail('NOT_FOUND', 'no such session');
+    const now = this.clock();
+    const result = reduce(slice, cmd, now);
+    if (!result.ok) return result;
+    const graded = result.state.answers[cmd.questionId]![cmd.playerId]!.grade!;
+    const stored = await this.store.saveGrade(code, cmd.questionId, cmd.playerId, {
+      marks: graded.marks,
+      comment: graded.comment,
+      points: graded.points,
+      gradedAt: graded.gradedAt,
+      grader: graded.grader,
+    });
+    if (!stored) return fail('NOT_GRADABLE', 'this student wrote nothing to grade');
+    const state = await this.store.loadState(code);
+    if (!state) return fail('NOT_FOUND', 'no such session');
+    this.opts.onChange({ code, state, events: [{ type: 'graded', playerId: cmd.playerId, questionId: cmd.questionId, version: stored.version }], partial: false });
+    const item = gradingItems(state, cmd.questionId).find((i) => i.playerId === cmd.playerId);
+    return item ? { ok: true, data: item } : fail('NOT_FOUND', 'response not found');
+  }
+}
+
+function answerRefusal(result: RecordAnswerResult): AppError | null {
+  switch (result) {
+    case 'ok':
+      return null;
+    case 'duplicate':
+      return { code: 'ALREADY_ANSWERED', message: 'you have already answered this question' };
+    case 'closed':
+    case 'too-late':
+      return { code: 'TOO_LATE', message: 'time is up for this question' };
+    case 'conflict':
+      return { code: 'STALE', message: 'your answer was changed from another device: reload and try again' };
+    case 'no-session':
+      return { code: 'NOT_FOUND', message: 'no such session' };
+  }
+}
+
+/** Every written response (open answers and justifications), for the grading queue. */
+export function gradingItems(state: GameState, questionId?: string): GradingItem[] {
+  const items: GradingItem[] = [];
+  for (const q of state.questions) {
+    if (questionId && q.id !== questionId) continue;
+    const gradable = q.type === 'open' || q.justify !== undefined;
+    if (!gradable) continue;
+    for (const record of Object.values(state.answers[q.id] ?? {})) {
+      const text = responseText(record);
+      const player = state.players[record.playerId];
+      if (text === null || !player || player.kicked) continue;
+      items.push({
+        questionId: q.id,
+        playerId: record.playerId,
+        nickname: player.nickname,
+        kind: q.type === 'open' ? 'open' : 'justify',
+        text,
+        answerSummary: q.type === 'open' ? null : answerSummary(q, record),
+        textVersion: record.textVersion,
+        grade: record.grade,
+      });
+    }
+  }
+  return items;
+}

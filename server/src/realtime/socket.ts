@@ -1,0 +1,282 @@
+/**
+ * Socket.IO: handshake authentication per role, one handler factory that parses every
+ * payload with its zod schema and authorises the role before the service sees it, acks
+ * `{ ok, data } | { ok: false, error }`, and a per-socket latency probe.
+ */
+import {
+  ClientPayloads,
+  DISPLAY_EVENTS,
+  HOST_EVENTS,
+  HandshakeAuth,
+  STUDENT_EVENTS,
+  type Ack,
+  type ClientEvent,
+  type ClientToServerEvents,
+  type ServerToClientEvents,
+  type SocketData,
+} from '@quizroom/shared';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import type { z } from 'zod';
+import { displayView, hostView, studentView, type GameState } from '../engine/index.ts';
+import { gradingItems, type GameService, type Result } from '../game/service.ts';
+import type { Logger } from '../logger.ts';
+import { RateLimiter } from '../security/rate-limit.ts';
+import { safeEqual, sha256 } from '../security/tokens.ts';
+import { Broadcaster, rooms } from './broadcaster.ts';
+
+type Role = SocketData['role'];
+type QSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+export type QServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+const ALLOWED: Record<ClientEvent, Role> = Object.fromEntries([
+  ...HOST_EVENTS.map((e) => [e, 'host']),
+  ...STUDENT_EVENTS.map((e) => [e, 'student']),
+  ...DISPLAY_EVENTS.map((e) => [e, 'display']),
+]) as Record<ClientEvent, Role>;
+
+const LATENCY_PROBE_EVERY_MS = 10_000;
+
+export interface RealtimeDeps {
+  service: GameService;
+  logger: Logger;
+  clock: () => number;
+  /** Is a browser at this Origin allowed to open a socket? */
+  originAllowed: (origin: string | undefined, host: string | undefined) => boolean;
+  eventLimit?: { capacity: number; refillPerSec: number };
+}
+
+export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
+  const { service, logger, clock } = deps;
+  const io: QServer = new Server(httpServer, {
+    maxHttpBufferSize: 16 * 1024,
+    perMessageDeflate: false,
+    httpCompression: false,
+    serveClient: false,
+    allowRequest: (req: IncomingMessage, callback) => callback(null, deps.originAllowed(req.headers.origin, req.headers.host)),
+  });
+  const broadcaster = new Broadcaster(io as never, service.store, clock, logger);
+  const perSocket = new RateLimiter(deps.eventLimit ?? { capacity: 20, refillPerSec: 10 }, clock);
+
+  io.use((socket, next) => {
+    authenticate(socket, service, clock)
+      .then((problem) => {
+        if (!problem) return next();
+        const err = new Error(problem.message) as Error & { data: unknown };
+        err.data = problem;
+        next(err);
+      })
+      .catch((err) => {
+        logger.error({ err }, 'handshake failed');
+        const e = new Error('the server could not check your credentials: try again') as Error & { data: unknown };
+        e.data = { code: 'UNAVAILABLE', message: e.message };
+        next(e);
+      });
+  });
+
+  io.on('connection', (socket) => {
+    const { role, code } = socket.data;
+    void socket.join(role === 'host' ? rooms.host(code) : role === 'display' ? rooms.display(code) : rooms.students(code));
+    if (socket.data.playerId) enterAsPlayer(socket, socket.data.playerId);
+    const handlers = makeHandlers(socket);
+    for (const event of Object.keys(ClientPayloads) as ClientEvent[]) {
+      socket.on(event, (payload: unknown, ack: unknown) => {
+        if (typeof ack !== 'function') return; // every client event is a request with an ack
+        const reply = ack as (a: Ack<unknown>) => void;
+        if (!perSocket.take(socket.id)) return reply({ ok: false, error: { code: 'RATE_LIMITED', message: 'too many requests: slow down' } });
+        if (ALLOWED[event] !== role) return reply({ ok: false, error: { code: 'FORBIDDEN', message: `a ${role} cannot ${event}` } });
+        const parsed = (ClientPayloads[event] as z.ZodType).safeParse(payload);
+        if (!parsed.success) return reply({ ok: false, error: { code: 'BAD_REQUEST', message: describeIssue(parsed.error) } });
+        handlers[event](parsed.data as never)
+          .then(reply)
+          .catch((err: unknown) => {
+            logger.error({ err, event, code }, 'handler failed');
+            reply({ ok: false, error: storeDown(err) ? { code: 'UNAVAILABLE', message: 'the server cannot store that right now: try again' } : { code: 'INTERNAL', message: 'something went wrong' } });
+          });
+      });
+    }
+    socket.on('disconnect', () => {
+      if (socket.data.playerId) broadcaster.trackConnection(code, socket.data.playerId, -1);
+    });
+    void resync(socket).catch((err) => logger.warn({ err }, 'resync failed'));
+    probeLatency(socket);
+  });
+
+  function enterAsPlayer(socket: QSocket, playerId: string) {
+    socket.data.playerId = playerId;
+    void socket.join(rooms.player(socket.data.code, playerId));
+    broadcaster.trackConnection(socket.data.code, playerId, 1);
+  }
+
+  /** On (re)connect every role gets its whole projection. */
+  async function resync(socket: QSocket): Promise<void> {
+    const view = await viewFor(socket);
+    if (!view) return;
+    if (view.role === 'student') socket.emit('student:view', view);
+    else if (view.role === 'host') socket.emit('host:view', view);
+    else socket.emit('display:view', view);
+  }
+
+  async function viewFor(socket: QSocket) {
+    const { code, role, playerId } = socket.data;
+    const state = await broadcaster.state(code);
+    if (!state) return null;
+    const now = clock();
+    if (role === 'host') return hostView(state, now, (id) => broadcaster.isConnected(code, id));
+    if (role === 'display') return displayView(state, now);
+    if (!playerId) return null;
+    // The cached state may be a moment old: overlay this player's own fresh record.
+    const slice = await service.store.loadSlice(code, playerId, state.session.current?.questionId ?? null);
+    const merged = slice ? overlay(state, slice) : state;
+    markQuestionSent(socket, merged, now);
+    return studentView(merged, playerId, now);
+  }
+
+  function markQuestionSent(socket: QSocket, state: GameState, now: number) {
+    const cur = state.session.current;
+    if (state.session.phase === 'open' && cur) socket.data.questionSentAt = { questionId: cur.questionId, at: now };
+  }
+
+  /** When the open question reached this socket: its own resync or this process's broadcast. */
+  function sentAt(socket: QSocket, questionId: string): number {
+    const own = socket.data.questionSentAt;
+    const broadcast = broadcaster.questionSentAt.get(socket.data.code);
+    const times = [own?.questionId === questionId ? own.at : 0, broadcast?.questionId === questionId ? broadcast.at : 0];
+    return Math.max(...times);
+  }
+
+  function makeHandlers(socket: QSocket): { [E in ClientEvent]: (p: z.output<(typeof ClientPayloads)[E]>) => Promise<Ack<unknown>> } {
+    const { code } = socket.data;
+    const step = (r: Result<{ step: number }>): Ack<{ step: number }> => (r.ok ? { ok: true, data: { step: r.data.step } } : r);
+    const host = (type: 'start' | 'next' | 'close' | 'skip' | 'reveal' | 'leaderboard' | 'pause' | 'resume' | 'end') => async (p: { step?: number | undefined }) =>
+      step(await service.command(code, p.step === undefined ? { type } : { type, step: p.step }));
+    const needPlayer = (): string | null => socket.data.playerId;
+    const notJoined = { ok: false as const, error: { code: 'UNAUTHORIZED' as const, message: 'join the session first' } };
+    return {
+      'game:start': host('start'),
+      'question:next': host('next'),
+      'question:close': host('close'),
+      'question:skip': host('skip'),
+      'question:reveal': host('reveal'),
+      'game:leaderboard': host('leaderboard'),
+      'question:pause': host('pause'),
+      'question:resume': host('resume'),
+      'game:end': host('end'),
+      'player:kick': async (p) => step(await service.command(code, { type: 'kick', playerId: p.playerId })),
+      'room:lock': async () => step(await service.command(code, { type: 'lock' })),
+      'room:unlock': async () => step(await service.command(code, { type: 'unlock' })),
+      'spotlight:set': async (p) => step(await service.command(code, { type: 'spotlight', questionId: p.questionId, playerId: p.playerId })),
+      'spotlight:clear': async () => step(await service.command(code, { type: 'spotlight-clear' })),
+      'grade:list': async (p) => {
+        const state = await service.store.loadState(code);
+        return state ? { ok: true, data: gradingItems(state, p.questionId) } : { ok: false, error: { code: 'NOT_FOUND', message: 'no such session' } };
+      },
+      'grade:save': async (p) => service.grade(code, { type: 'grade', questionId: p.questionId, playerId: p.playerId, marks: p.marks, comment: p.comment, grader: 'instructor' }),
+      'host:sync': async () => {
+        const view = await viewFor(socket);
+        return view ? { ok: true, data: view } : { ok: false, error: { code: 'NOT_FOUND', message: 'no such session' } };
+      },
+      'display:sync': async () => {
+        const view = await viewFor(socket);
+        return view ? { ok: true, data: view } : { ok: false, error: { code: 'NOT_FOUND', message: 'no such session' } };
+      },
+      'student:sync': async () => {
+        if (!needPlayer()) return notJoined;
+        const view = await viewFor(socket);
+        return view ? { ok: true, data: view } : { ok: false, error: { code: 'NOT_FOUND', message: 'no such session' } };
+      },
+      'player:join': async (p) => {
+        if (socket.data.playerId) return { ok: false, error: { code: 'BAD_PHASE', message: 'you have already joined' } };
+        const r = await service.join(code, p.nickname);
+        if (!r.ok) return r;
+        enterAsPlayer(socket, r.data.playerId);
+        void resync(socket).catch(() => undefined);
+        return r;
+      },
+      'answer:submit': async (p) => {
+        const playerId = needPlayer();
+        if (!playerId) return notJoined;
+        const r = await service.studentCommand(code, {
+          type: 'answer',
+          playerId,
+          questionId: p.questionId,
+          answer: p.answer,
+          ...(p.justification !== undefined ? { justification: p.justification } : {}),
+          timing: { sentAt: sentAt(socket, p.questionId), rttMs: socket.data.rttMs },
+        });
+        return r.ok ? { ok: true, data: { questionId: p.questionId, receivedAt: r.data.record!.receivedAt, textVersion: r.data.record!.textVersion } } : r;
+      },
+      'answer:justify': async (p) => {
+        const playerId = needPlayer();
+        if (!playerId) return notJoined;
+        const r = await service.studentCommand(code, { type: 'justify', playerId, questionId: p.questionId, text: p.text, rttMs: socket.data.rttMs });
+        return r.ok ? { ok: true, data: { questionId: p.questionId, receivedAt: r.data.record!.receivedAt, textVersion: r.data.record!.textVersion } } : r;
+      },
+      'player:consent': async (p) => {
+        const playerId = needPlayer();
+        if (!playerId) return notJoined;
+        const r = await service.studentCommand(code, { type: 'spotlight-consent', playerId, allow: p.allow });
+        return r.ok ? { ok: true, data: { allow: p.allow } } : r;
+      },
+    };
+  }
+
+  /** Round trip by server-initiated ping with ack; a rolling estimate feeds latency compensation (SC3). */
+  function probeLatency(socket: QSocket) {
+    const probe = () => {
+      const started = performance.now();
+      socket.timeout(5000).emit('latency:ping', clock(), (err: Error | null) => {
+        if (err) return;
+        const sample = performance.now() - started;
+        socket.data.rttMs = socket.data.rttSamples === 0 ? sample : socket.data.rttMs * 0.7 + sample * 0.3;
+        socket.data.rttSamples += 1;
+      });
+    };
+    probe();
+    const timer = setInterval(probe, LATENCY_PROBE_EVERY_MS + Math.floor(Math.random() * 1000)); // jitter only spreads load; not a secret
+    timer.unref();
+    socket.on('disconnect', () => clearInterval(timer));
+  }
+
+  return { io, broadcaster };
+}
+
+async function authenticate(socket: QSocket, service: GameService, clock: () => number): Promise<{ code: string; message: string } | null> {
+  const parsed = HandshakeAuth.safeParse(socket.handshake.auth);
+  if (!parsed.success) return { code: 'UNAUTHORIZED', message: 'missing or malformed credentials' };
+  const auth = parsed.data;
+  const gate = await service.store.gate(auth.code);
+  if (!gate) return { code: 'NOT_FOUND', message: 'no session with that code' };
+  socket.data = { role: auth.role, code: auth.code, playerId: null, rttMs: 0, rttSamples: 0, questionSentAt: null };
+  if (auth.role === 'host') {
+    const hash = await service.store.hostTokenHash(auth.code);
+    if (!hash || !safeEqual(hash, sha256(auth.hostToken))) return { code: 'UNAUTHORIZED', message: 'this host link is not valid for that session' };
+  }
+  if (auth.role === 'student' && auth.token) {
+    const found = await service.store.playerByToken(sha256(auth.token));
+    if (!found || found.code !== auth.code) return { code: 'UNAUTHORIZED', message: 'your seat in this session is no longer valid: join again' };
+    const player = await service.store.loadPlayer(auth.code, found.playerId);
+    if (!player || player.kicked) return { code: 'KICKED', message: 'the instructor removed you from this session' };
+    socket.data.playerId = found.playerId;
+  }
+  void clock;
+  return null;
+}
+
+function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid request';
+  const path = issue.path.length ? `${issue.path.join('.')}: ` : '';
+  return `${path}${issue.message}`.slice(0, 300);
+}
+
+function storeDown(err: unknown): boolean {
+  const msg = err instanceof Error ? `${err.name} ${err.message}` : '';
+  return /redis|socket closed|connection|ECONNREFUSED|client is closed/i.test(msg);
+}
+
+function overlay(state: GameState, slice: GameState): GameState {
+  const answers = { ...state.answers };
+  for (const [qid, byPlayer] of Object.entries(slice.answers)) answers[qid] = { ...answers[qid], ...byPlayer };
+  return { ...state, players: { ...state.players, ...slice.players }, answers };
+}

@@ -1,0 +1,140 @@
+/**
+ * Wires one Quizroom process: store, game service, HTTP app, Socket.IO (with the Redis
+ * adapter when the store is Redis) and graceful shutdown. Tests start it on port 0.
+ */
+import type { Bank } from '@quizroom/shared';
+import { loadBundledBanks } from '@quizroom/question-bank';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from './config.ts';
+import { GameService } from './game/service.ts';
+import { createHttpApp } from './http/app.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { attachRealtime, type QServer } from './realtime/socket.ts';
+import { connectRedis } from './store/redis-client.ts';
+import { MemoryStore } from './store/memory-store.ts';
+import { RedisStore } from './store/redis-store.ts';
+import type { SessionStore } from './store/types.ts';
+
+export const defaultClientDist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../client/dist');
+
+export interface StartOptions {
+  config: Config;
+  logger?: Logger;
+  clock?: () => number;
+  /** Use this store instead of the one the config names (tests). */
+  store?: SessionStore;
+  banks?: Bank[];
+  clientDist?: string | null;
+  /** Per-socket event bucket (tests of rate limiting tune it). */
+  eventLimit?: { capacity: number; refillPerSec: number };
+  loginLimit?: { capacity: number; refillPerSec: number };
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  password: string;
+  passwordGenerated: boolean;
+  storeKind: 'memory' | 'redis';
+  httpServer: HttpServer;
+  io: QServer;
+  service: GameService;
+  /** Graceful: stop accepting, tell clients to reconnect, finish in-flight work, close the store. */
+  close(): Promise<void>;
+}
+
+export async function startQuizroom(opts: StartOptions): Promise<RunningServer> {
+  const { config } = opts;
+  const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
+  const clock = opts.clock ?? Date.now;
+  const passwordGenerated = !config.QUIZROOM_HOST_PASSWORD;
+  const password = config.QUIZROOM_HOST_PASSWORD ?? randomBytes(12).toString('base64url');
+
+  const redisClients: { quit(): Promise<unknown> }[] = [];
+  let store = opts.store;
+  let adapter: ReturnType<typeof createAdapter> | undefined;
+  if (!store && config.REDIS_URL) {
+    const onError = (err: Error) => logger.warn({ err: err.message }, 'redis connection problem');
+    const client = await connectRedis(config.REDIS_URL, { onError });
+    const pub = await connectRedis(config.REDIS_URL, { onError });
+    const sub = await connectRedis(config.REDIS_URL, { onError });
+    redisClients.push(client, pub, sub);
+    store = new RedisStore(client, { clock });
+    adapter = createAdapter(pub, sub);
+  }
+  store ??= new MemoryStore({ clock });
+
+  const banks = opts.banks ?? loadBundledBanks();
+  let realtime: ReturnType<typeof attachRealtime> | undefined;
+  const service = new GameService({
+    store,
+    logger,
+    clock,
+    retentionSeconds: Math.round(config.RESULTS_RETENTION_DAYS * 86400),
+    onChange: (change) => realtime?.broadcaster.onChange(change),
+  });
+
+  const app = createHttpApp({
+    service,
+    banks,
+    password,
+    logger,
+    clock,
+    storeKind: store.kind,
+    cookieSecure: config.COOKIE_SECURE,
+    trustProxy: config.TRUST_PROXY,
+    clientDist: opts.clientDist === undefined ? defaultClientDist : opts.clientDist,
+    publicUrl: (req) => config.PUBLIC_URL?.replace(/\/$/, '') ?? `${req.protocol}://${req.headers.host ?? `localhost:${config.PORT}`}`,
+    ...(opts.loginLimit ? { loginLimit: opts.loginLimit } : {}),
+  });
+  const httpServer = createServer(app);
+  const allowedOrigins = new Set(config.ALLOWED_ORIGINS);
+  if (config.PUBLIC_URL) allowedOrigins.add(new URL(config.PUBLIC_URL).origin);
+  realtime = attachRealtime(httpServer, {
+    service,
+    logger,
+    clock,
+    // Browsers always send Origin on a WebSocket; non-browser clients (load tools) send none.
+    originAllowed: (origin, host) => {
+      if (!origin) return true;
+      if (allowedOrigins.has(origin)) return true;
+      try {
+        return new URL(origin).host === host;
+      } catch {
+        return false;
+      }
+    },
+    ...(opts.eventLimit ? { eventLimit: opts.eventLimit } : {}),
+  });
+  if (adapter) realtime.io.adapter(adapter);
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.PORT, config.HOST, () => resolve());
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  service.startSweeper();
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      service.stop();
+      realtime!.broadcaster.stop();
+      realtime!.io.emit('server:restarting', { retryAfterMs: 1000 });
+      const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      realtime!.io.disconnectSockets(true);
+      await new Promise<void>((resolve) => realtime!.io.close(() => resolve()));
+      httpServer.closeAllConnections?.();
+      await httpClosed;
+      await store!.close();
+      await Promise.all(redisClients.map((c) => c.quit().catch(() => undefined)));
+    })());
+
+  const host = config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST;
+  return { url: `http://${host}:${port}`, port, password, passwordGenerated, storeKind: store.kind, httpServer, io: realtime.io, service, close };
+}

@@ -43,7 +43,7 @@ describe('bank-check CLI', () => {
       'question-bank/fixtures/broken.yaml:44:5  questions[5].rubric  a rubric needs at least one criterion',
       'question-bank/fixtures/broken.yaml:47:5  questions[6].rubric  an open question needs a rubric: a list of 1–8 criteria, each with id, label, points (1–9) and description',
       'question-bank/fixtures/broken.yaml:56:5  questions[7].explanaton  unknown key "explanaton" (did you mean "explanation"?)',
-      'question-bank/fixtures/broken.yaml:63:5  questions[8].timeLimit  expected a number, got "thirty" — write the number without quotes',
+      'question-bank/fixtures/broken.yaml:63:5  questions[8].timeLimit  expected a number, got "thirty"',
       '8 errors in 1 of 1 file',
     ]);
   });

@@ -193,7 +193,10 @@ function humanize(issue: Issue, data: unknown): BankIssue[] {
       if (issue.expected === 'boolean' && typeof value === 'string') hint = ' — write true or false without quotes';
       if (issue.expected === 'string' && (typeof value === 'number' || typeof value === 'boolean'))
         hint = ' — put the text in quotes';
-      if (issue.expected === 'number' && typeof value === 'string') hint = ' — write the number without quotes';
+      if (issue.expected === 'number' && typeof value === 'string') {
+        if (value.trim() !== '' && Number.isFinite(Number(value))) hint = ' — write the number without quotes';
+        else if (/^\s*[-+]?\d+,\d+\s*$/.test(value)) hint = ` — use a dot for decimals: ${value.trim().replace(',', '.')}`;
+      }
       if (value === null) hint = ' — the value after the colon is missing';
       return [{ path, message: `expected ${expected}, got ${describeValue(value)}${hint}` }];
     }

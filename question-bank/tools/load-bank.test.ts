@@ -98,7 +98,7 @@ describe('checkBankSource: broken.yaml reports every error at its line', () => {
     // missing key: located at the nearest existing node, the question itself
     ['questions[6].rubric', 47, 5, 'an open question needs a rubric: a list of 1–8 criteria, each with id, label, points (1–9) and description'],
     ['questions[7].explanaton', 56, 5, 'unknown key "explanaton" (did you mean "explanation"?)'],
-    ['questions[8].timeLimit', 63, 5, 'expected a number, got "thirty" — write the number without quotes'],
+    ['questions[8].timeLimit', 63, 5, 'expected a number, got "thirty"'],
   ])('%s at line %i', (p, line, column, message) => {
     expect(errorAt(errors, p)).toEqual({ file: 'question-bank/fixtures/broken.yaml', line, column, path: p, message });
   });
@@ -170,7 +170,7 @@ describe('checkBankSource: other errors', () => {
     const text = minimalBank(`  - id: q1
     type: single
     prompt: P
-    points: lots
+    points: "1000"
     choices: [{ text: a, correct: true }, { text: b, correct: true }]
     explanation: E
     source: { file: f, section: s }
@@ -183,7 +183,7 @@ describe('checkBankSource: other errors', () => {
 `);
     const { errors } = checkBankSource(text, 'mixed.yaml');
     expect(errors.map((e) => [e.line, e.path, e.message])).toEqual([
-      [9, 'questions[0].points', 'expected a number, got "lots" — write the number without quotes'],
+      [9, 'questions[0].points', 'expected a number, got "1000" — write the number without quotes'],
       [10, 'questions[0].choices', 'a single-choice question needs exactly one correct choice (found 2)'],
       [13, 'questions[1].id', 'duplicate question id "q1" (first used by questions[0])'],
       [16, 'questions[1].answer', 'expected true or false, got "maybe" — write true or false without quotes'],

@@ -201,7 +201,7 @@ export function displayView(state: GameState, now: number, ranking: Ranking = co
     recentNicknames: recent,
     question: session.phase === 'lobby' ? null : publicQuestion(state),
     ...timing(cur, session.phase),
-    answeredCount: q ? Object.keys(state.answers[q.id] ?? {}).length : 0,
+    answeredCount: q ? Object.keys(state.answers[q.id] ?? {}).filter((id) => !state.players[id]?.kicked).length : 0, // K1
     distribution: closed && !finished ? distributionOf(state) : null,
     solution: q && revealed ? solutionOf(q) : null,
     explanation: q && revealed ? q.explanation : null,

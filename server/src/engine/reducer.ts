@@ -20,11 +20,11 @@ const fail = (code: ErrorCode, message: string): EngineResult => ({ ok: false, e
 const done = (state: GameState, ...events: GameEvent[]): EngineResult => ({ ok: true, state, events });
 
 export function reduce(state: GameState, command: Command, now: number): EngineResult {
-  if (state.session.phase === 'finished' && !['grade', 'spotlight', 'spotlight-clear', 'spotlight-consent'].includes(command.type)) {
-    return fail('BAD_PHASE', 'the session has ended'); // G11
-  }
   if ('step' in command && command.step !== undefined && command.step !== state.session.step) {
     return fail('STALE', `this command was for step ${command.step}; the game is at step ${state.session.step}`); // G8, G9
+  }
+  if (state.session.phase === 'finished' && !['grade', 'spotlight', 'spotlight-clear', 'spotlight-consent'].includes(command.type)) {
+    return fail('BAD_PHASE', 'the session has ended'); // G11
   }
   switch (command.type) {
     case 'join':
@@ -60,7 +60,8 @@ function reduceHost(state: GameState, cmd: HostCommand, now: number): EngineResu
       const closed = closeQuestion(state, true); // G4
       if (!closed.ok) return closed;
       const next = advance(closed.state, now);
-      return next.ok ? done(next.state, ...closed.events, ...next.events) : next;
+      // One phase change (open → next question or finished): one step (G10).
+      return next.ok ? done(withSession(next.state, { step: state.session.step + 1 }), ...closed.events, ...next.events) : next;
     }
     case 'reveal':
       if (phase !== 'closed') return fail('BAD_PHASE', 'close the question before revealing it');
@@ -90,7 +91,8 @@ function reduceHost(state: GameState, cmd: HostCommand, now: number): EngineResu
         s = closed.state;
         events.push(...closed.events);
       }
-      return done(transition(s, { phase: 'finished', finishedAt: now }), ...events, { type: 'session-finished' });
+      // One phase change (→ finished), even when an open question is closed on the way: one step (G10).
+      return done(withSession(s, { phase: 'finished', finishedAt: now, step: state.session.step + 1 }), ...events, { type: 'session-finished' });
     }
     case 'kick': {
       const player = state.players[cmd.playerId];
@@ -121,7 +123,7 @@ function reduceHost(state: GameState, cmd: HostCommand, now: number): EngineResu
 function deadlineReached(state: GameState, now: number): EngineResult {
   const cur = state.session.current;
   if (state.session.phase !== 'open' || !cur) return fail('STALE', 'no question is open');
-  if (cur.pausedRemainingMs !== null) return fail('PAUSED', 'the question is paused');
+  if (cur.pausedRemainingMs !== null) return fail('STALE', 'the question is paused'); // G9
   if (now < cur.deadline) return fail('STALE', 'the deadline has not been reached'); // G9
   return closeQuestion(state, false);
 }
@@ -318,16 +320,17 @@ function justify(state: GameState, cmd: Extract<StudentCommand, { type: 'justify
 /** A4: the answer must be of the question's type and refer only to what the student was shown. */
 export function answerProblem(question: Question, answer: StudentAnswer, presentedCount: number): string | null {
   if (answer.type !== question.type) return `this is a ${question.type} question, not ${answer.type}`;
-  const inRange = (i: number, n: number) => i >= 0 && i < n;
+  const inRange = (i: number, n: number) => Number.isInteger(i) && i >= 0 && i < n;
+  const distinct = (xs: number[]) => new Set(xs).size === xs.length;
   switch (answer.type) {
     case 'single':
       return inRange(answer.choice, choiceCount(question)) ? null : 'no such choice';
     case 'multi':
     case 'poll':
-      return answer.choices.every((i) => inRange(i, choiceCount(question))) ? null : 'no such choice';
+      return answer.choices.length > 0 && distinct(answer.choices) && answer.choices.every((i) => inRange(i, choiceCount(question))) ? null : 'no such choice';
     case 'order': {
       const n = presentedCount;
-      const isPermutation = answer.order.length === n && answer.order.every((i) => inRange(i, n));
+      const isPermutation = answer.order.length === n && distinct(answer.order) && answer.order.every((i) => inRange(i, n));
       return isPermutation ? null : `put all ${n} items in order`;
     }
     default:

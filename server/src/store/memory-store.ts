@@ -9,6 +9,7 @@
  * commit carrying a stale player never undoes a concurrent saveGrade.
  */
 import type { Question } from '@quizroom/shared';
+import { nicknameKey } from '@quizroom/shared';
 import type { AnswerRecord, GameState, Grade, Player, SessionCore } from '../engine/state.ts';
 import { gateAccepts, gateOf } from './gate.ts';
 import type { AddPlayerResult, Gate, RecordAnswerArgs, RecordAnswerResult, SessionSecrets, SessionStore } from './types.ts';
@@ -83,7 +84,10 @@ export class MemoryStore implements SessionStore {
       retained: false,
     };
     // A new session normally has no players or answers; store any it has all the same.
-    for (const player of Object.values(state.players)) this.#writePlayer(session, player, 'set');
+    for (const player of Object.values(state.players)) {
+      this.#writePlayer(session, player, 'set');
+      session.nicks.set(nicknameKey(player.nickname), player.id);
+    }
     for (const byPlayer of Object.values(state.answers)) {
       for (const record of Object.values(byPlayer)) this.#writeAnswer(session, record);
     }
@@ -163,7 +167,12 @@ export class MemoryStore implements SessionStore {
       const before = prev.players[id];
       if (player === before) continue;
       if (before) this.#writePlayer(s, player, 'delta', player.gradedPoints - before.gradedPoints);
-      else this.#writePlayer(s, player, 'if-missing');
+      else {
+        this.#writePlayer(s, player, 'if-missing');
+        // a player new to the caller keeps its nickname reserved
+        const key = nicknameKey(player.nickname);
+        if (!s.nicks.has(key)) s.nicks.set(key, id);
+      }
     }
     for (const [qid, byPlayer] of Object.entries(next.answers)) {
       const before = prev.answers[qid];

@@ -125,9 +125,10 @@ export async function startQuizroom(opts: StartOptions): Promise<RunningServer> 
     (closing ??= (async () => {
       service.stop();
       realtime!.broadcaster.stop();
-      realtime!.io.emit('server:restarting', { retryAfterMs: 1000 });
+      // Local only: with the Redis adapter a plain emit would reach every process's clients.
+      realtime!.io.local.emit('server:restarting', { retryAfterMs: 1000 });
       const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
-      realtime!.io.disconnectSockets(true);
+      realtime!.io.local.disconnectSockets(true);
       await new Promise<void>((resolve) => realtime!.io.close(() => resolve()));
       httpServer.closeAllConnections?.();
       await httpClosed;

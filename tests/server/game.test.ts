@@ -95,7 +95,7 @@ describe.each(backends)('game over the $name store', (backend) => {
     const text = await csv.text();
     for (const name of ['Ada', 'Bob', 'Cy']) expect(text).toContain(name);
     expect(text).toContain('It manages VMs.');
-    const json = await (await fetch(`${server.url}/api/sessions/${code}/results.json`, { headers: { cookie } })).json();
+    const json = (await (await fetch(`${server.url}/api/sessions/${code}/results.json`, { headers: { cookie } })).json()) as { players: unknown[] };
     expect(json.players).toHaveLength(3);
   });
 

@@ -238,6 +238,11 @@ export class StudentState extends LiveConnection {
     this.#pending = null;
   }
 
+  /** Close the "you were removed" notice and show the join form again. */
+  dismissKick(): void {
+    this.kicked = null;
+  }
+
   /** "Not you?": forget this player on this device and go back to the join form. */
   leave(): void {
     this.#forget();

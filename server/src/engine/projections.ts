@@ -202,7 +202,7 @@ export function displayView(state: GameState, now: number, ranking: Ranking = co
     question: session.phase === 'lobby' ? null : publicQuestion(state),
     ...timing(cur, session.phase),
     answeredCount: q ? Object.keys(state.answers[q.id] ?? {}).filter((id) => !state.players[id]?.kicked).length : 0, // K1
-    distribution: closed && !finished ? distributionOf(state) : null,
+    distribution: closed && !finished ? displayDistribution(state, revealed) : null,
     solution: q && revealed ? solutionOf(q) : null,
     explanation: q && revealed ? q.explanation : null,
     leaderboard: session.phase === 'leaderboard' || finished ? finalRanking.entries.slice(0, LEADERBOARD_SIZE) : null,
@@ -210,6 +210,14 @@ export function displayView(state: GameState, now: number, ranking: Ranking = co
     spotlight: spotlightView(state),
     serverNow: now,
   };
+}
+
+/** P2: before reveal the display gets counts only; which answers are right is part of the solution. */
+function displayDistribution(state: GameState, revealed: boolean): Distribution | null {
+  const dist = distributionOf(state);
+  if (!dist || revealed) return dist;
+  const { answered, eligible, counts } = dist;
+  return counts ? { answered, eligible, counts } : { answered, eligible };
 }
 
 /** P4: a spotlighted response shows its author only if the student allowed it. */

@@ -360,6 +360,10 @@ describe('phases', () => {
     expectRejected(paused, { type: 'deadline', step: paused.session.step }, T0 + 99_999, 'STALE');
     const lobby = joinAll(game(), ['Ada']);
     expectRejected(lobby, { type: 'deadline', step: 0 }, T0 + 99_999, 'STALE');
+    // A timer that fires after the session ended is stale too, for the old or the current step.
+    const ended = apply(started(), { type: 'end' }, T0 + 1);
+    expectRejected(ended, { type: 'deadline', step: ended.session.step - 1 }, T0 + 99_999, 'STALE');
+    expectRejected(ended, { type: 'deadline', step: ended.session.step }, T0 + 99_999, 'STALE');
   });
 
   it('G10: every phase change, including pause and resume, increments step by exactly one', () => {

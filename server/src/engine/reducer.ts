@@ -24,7 +24,7 @@ export function reduce(state: GameState, command: Command, now: number): EngineR
     return fail('STALE', `this command was for step ${command.step}; the game is at step ${state.session.step}`); // G8, G9
   }
   if (state.session.phase === 'finished' && !['grade', 'spotlight', 'spotlight-clear', 'spotlight-consent'].includes(command.type)) {
-    return fail('BAD_PHASE', 'the session has ended'); // G11
+    return fail(command.type === 'deadline' ? 'STALE' : 'BAD_PHASE', 'the session has ended'); // G11 (a late timer is STALE, G9)
   }
   switch (command.type) {
     case 'join':

@@ -319,7 +319,8 @@ function requireInteger(value: number, what: string): number {
   return value;
 }
 
-const SAVE_GRADE_ATTEMPTS = 10;
+/** Each lost round means another grader's write landed: n concurrent graders need at most n attempts. */
+const SAVE_GRADE_ATTEMPTS = 25;
 
 // ---------------------------------------------------------------------- store
 

@@ -8,11 +8,17 @@ export const ConfigSchema = z.object({
   PORT: port.default(3000),
   HOST: z.string().default('0.0.0.0'),
   /** Without it the server runs on the embedded in-memory store (one process). */
-  REDIS_URL: z.string().url({ error: 'REDIS_URL must be a URL like redis://127.0.0.1:6379' }).optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/[^\s]+$/, { error: 'REDIS_URL must be a URL like redis://127.0.0.1:6379 (or rediss:// for TLS)' })
+    .optional(),
   /** The instructor password. Unset in development: one is generated and printed at start. */
   QUIZROOM_HOST_PASSWORD: z.string().min(8, { error: 'QUIZROOM_HOST_PASSWORD needs at least 8 characters' }).optional(),
   /** Public base URL used in join links and QR codes (e.g. https://quiz.example.edu). */
-  PUBLIC_URL: z.string().url({ error: 'PUBLIC_URL must be a URL like https://quiz.example.edu' }).optional(),
+  PUBLIC_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, { error: 'PUBLIC_URL must be a URL like https://quiz.example.edu' })
+    .optional(),
   /** Extra browser origins allowed to open sockets (comma-separated); the server's own host is always allowed. */
   ALLOWED_ORIGINS: z.string().optional().transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : [])),
   /** Days a finished session's results are kept. */

@@ -465,9 +465,9 @@ function fuzz(seed: number, count: number): Stats {
 const SEEDS = [42, 1337, 2024, 31337, 8675309, 4242];
 const COMMANDS = 3000;
 
-describe('seeded fuzz (I1–I4)', () => {
+describe('seeded fuzz: invariants I1, I2, I3, I4', () => {
   for (const seed of SEEDS) {
-    it(`I1–I4 hold for ${COMMANDS} random commands, seed ${seed}`, () => {
+    it(`I1 I2 I3 I4 hold after every one of ${COMMANDS} random commands, seed ${seed}`, () => {
       const stats = fuzz(seed, COMMANDS);
       expect(stats.commands).toBe(COMMANDS);
       // The run exercises both sides of the engine, not just refusals.
@@ -482,7 +482,7 @@ describe('seeded fuzz (I1–I4)', () => {
     });
   }
 
-  it('I1–I4: a seed replays the same game', () => {
+  it('I1 I2 I3 I4: a seed replays the same game (the fuzz is deterministic)', () => {
     expect(fuzz(7, 500)).toEqual(fuzz(7, 500));
   });
 });

@@ -520,7 +520,7 @@ describe('SC11 ranking', () => {
     ]);
   });
 
-  it('SC11: every fixture question type is covered by the bank', () => {
+  it('fixture bank: one question of every type, plus a single question with a justification', () => {
     expect(QUESTIONS.map((q) => q.type)).toEqual(['single', 'multi', 'truefalse', 'short', 'numeric', 'order', 'poll', 'open', 'single']);
   });
 });

@@ -48,10 +48,13 @@ export class HttpError extends Error {
 
 const LoginBody = z.strictObject({ password: z.string().min(1).max(200) });
 const Upload = z.strictObject({ filename: z.string().min(1).max(200), content: z.string().max(1024 * 1024) });
-const CreateSessionBody = z.union([
-  z.strictObject({ bankId: z.string().min(1).max(64), options: SessionOptions.default(SessionOptions.parse({})) }),
-  z.strictObject({ upload: Upload, options: SessionOptions.default(SessionOptions.parse({})) }),
-]);
+const CreateSessionBody = z
+  .strictObject({
+    bankId: z.string().min(1).max(64).optional(),
+    upload: Upload.optional(),
+    options: SessionOptions.default(SessionOptions.parse({})),
+  })
+  .refine((b) => (b.bankId === undefined) !== (b.upload === undefined), { error: 'give either bankId or upload', path: ['bankId'] });
 const CodeParam = z.strictObject({ code: z.string().regex(/^\d{6}$/, { error: 'a join code has 6 digits' }), format: z.enum(['csv', 'json']) });
 
 /** Parses an uploaded bank (YAML, JSON or GIFT by file extension) with located errors. */
@@ -123,9 +126,14 @@ export function createHttpApp(deps: HttpDeps) {
   });
 
   app.post('/api/login', (req, res) => {
-    if (!loginLimiter.take(req.ip ?? 'unknown')) throw new HttpError('RATE_LIMITED', 'too many login attempts: wait a minute');
+    // Only failures spend the budget: an instructor logging in on several devices is never throttled.
+    const ip = req.ip ?? 'unknown';
+    if (!loginLimiter.allows(ip)) throw new HttpError('RATE_LIMITED', 'too many failed login attempts: wait a minute');
     const { password } = body(LoginBody, req);
-    if (!safeEqual(sha256(password), sha256(deps.password))) throw new HttpError('UNAUTHORIZED', 'wrong password');
+    if (!safeEqual(sha256(password), sha256(deps.password))) {
+      loginLimiter.take(ip);
+      throw new HttpError('UNAUTHORIZED', 'wrong password');
+    }
     const { value, maxAgeMs } = cookie.issue(clock());
     res.cookie(cookie.name, value, { httpOnly: true, sameSite: 'strict', secure: deps.cookieSecure, maxAge: maxAgeMs, path: '/' });
     res.json({ ok: true });
@@ -154,13 +162,14 @@ export function createHttpApp(deps: HttpDeps) {
   app.post('/api/sessions', requireInstructor, async (req, res) => {
     const input = body(CreateSessionBody, req);
     let bank: Bank | undefined;
-    if ('bankId' in input) {
+    if (input.bankId !== undefined) {
       bank = bankById.get(input.bankId);
       if (!bank) throw new HttpError('NOT_FOUND', `no bank "${input.bankId}"`);
     } else {
-      const parsed = parseUploadedBank(input.upload.filename, input.upload.content);
+      const upload = input.upload!;
+      const parsed = parseUploadedBank(upload.filename, upload.content);
       if (!parsed.bank) {
-        res.status(422).json({ error: { code: 'BAD_REQUEST', message: `${parsed.errors.length} problem(s) in ${input.upload.filename}` }, errors: parsed.errors });
+        res.status(422).json({ error: { code: 'BAD_REQUEST', message: `${parsed.errors.length} problem(s) in ${upload.filename}` }, errors: parsed.errors });
         return;
       }
       bank = parsed.bank;

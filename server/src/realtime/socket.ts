@@ -56,7 +56,9 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
     allowRequest: (req: IncomingMessage, callback) => callback(null, deps.originAllowed(req.headers.origin, req.headers.host)),
   });
   const broadcaster = new Broadcaster(io as never, service.store, clock, logger);
+  // Students and displays: a burst of 20 then 10 events/s. The host grades whole groups at once.
   const perSocket = new RateLimiter(deps.eventLimit ?? { capacity: 20, refillPerSec: 10 }, clock);
+  const perHostSocket = new RateLimiter({ capacity: 300, refillPerSec: 100 }, clock);
 
   io.use((socket, next) => {
     authenticate(socket, service, clock)
@@ -83,7 +85,7 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
       socket.on(event, (payload: unknown, ack: unknown) => {
         if (typeof ack !== 'function') return; // every client event is a request with an ack
         const reply = ack as (a: Ack<unknown>) => void;
-        if (!perSocket.take(socket.id)) return reply({ ok: false, error: { code: 'RATE_LIMITED', message: 'too many requests: slow down' } });
+        if (!(role === 'host' ? perHostSocket : perSocket).take(socket.id)) return reply({ ok: false, error: { code: 'RATE_LIMITED', message: 'too many requests: slow down' } });
         if (ALLOWED[event] !== role) return reply({ ok: false, error: { code: 'FORBIDDEN', message: `a ${role} cannot ${event}` } });
         const parsed = (ClientPayloads[event] as z.ZodType).safeParse(payload);
         if (!parsed.success) return reply({ ok: false, error: { code: 'BAD_REQUEST', message: describeIssue(parsed.error) } });

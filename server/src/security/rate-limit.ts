@@ -13,6 +13,13 @@ export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   constructor(private readonly spec: BucketSpec, private readonly clock: () => number = Date.now, private readonly maxKeys = 50_000) {}
 
+  /** Would `take` succeed? (Consumes nothing: for limits that only count failures.) */
+  allows(key: string, cost = 1): boolean {
+    const b = this.buckets.get(key);
+    if (!b) return true;
+    return Math.min(this.spec.capacity, b.tokens + ((this.clock() - b.at) / 1000) * this.spec.refillPerSec) >= cost;
+  }
+
   /** Takes one token for `key`; false when the bucket is empty. */
   take(key: string, cost = 1): boolean {
     const now = this.clock();

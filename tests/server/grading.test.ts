@@ -66,7 +66,7 @@ describe('grading open-ended answers (real Redis)', () => {
     const display = connect(server.url, { role: 'display', code });
     await connected(display);
 
-    const students = [];
+    const students: Awaited<ReturnType<typeof joinStudent>>[] = [];
     for (let i = 0; i < 30; i++) students.push(await joinStudent(server.url, code, `Student ${i + 1}`));
     const opened = students.map((s) => next(s.socket, 'question:opened'));
     await ok(request(host, 'game:start', {}));

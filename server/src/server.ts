@@ -60,7 +60,7 @@ export async function startQuizroom(opts: StartOptions): Promise<RunningServer> 
   let adapter: ReturnType<typeof createAdapter> | undefined;
   if (!store && config.REDIS_URL) {
     const onError = (err: Error) => logger.warn({ err: err.message }, 'redis connection problem');
-    const client = await connectRedis(config.REDIS_URL, { onError });
+    const client = await connectRedis(config.REDIS_URL, { onError, offlineQueue: false });
     const pub = await connectRedis(config.REDIS_URL, { onError });
     const sub = await connectRedis(config.REDIS_URL, { onError });
     redisClients.push(client, pub, sub);

@@ -215,7 +215,10 @@ export function displayView(state: GameState, now: number, ranking: Ranking = co
 /** P2: before reveal the display gets counts only; which answers are right is part of the solution. */
 function displayDistribution(state: GameState, revealed: boolean): Distribution | null {
   const dist = distributionOf(state);
-  if (!dist || revealed) return dist;
+  if (!dist) return dist;
+  // A typed answer only one student gave is that student's answer: the projector shows only
+  // answers shared by several (P2); the host sees them all.
+  if (revealed) return dist.top ? { ...dist, top: dist.top.filter((t) => t.count >= 2) } : dist;
   const { answered, eligible, counts } = dist;
   return counts ? { answered, eligible, counts } : { answered, eligible };
 }

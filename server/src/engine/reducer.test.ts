@@ -948,3 +948,22 @@ describe('purity', () => {
     }
   });
 });
+
+describe('pause and skip details', () => {
+  it('G6: time spent paused does not count in the response time (SC3)', () => {
+    let s = started();
+    s = apply(s, { type: 'pause' }, T0 + 2_000);
+    s = apply(s, { type: 'resume' }, T0 + 62_000); // paused for a minute
+    s = apply(s, answerCmd(ADA, Q.single, { type: 'single', choice: 1 }), T0 + 63_000);
+    expect(record(s, Q.single, ADA).elapsedMs).toBe(3_000);
+  });
+
+  it('G4: a skipped question is never graded or spotlighted, even after later questions', () => {
+    let s = openQuestionAt(joinAll(game(), ['Ada', 'Bob']), QI[Q.open]!, T0);
+    s = apply(s, answerCmd(ADA, Q.open, { type: 'open', text: 'Worth grading?' }), T0 + 1000);
+    s = apply(s, { type: 'skip' }, T0 + 2000);
+    expect(s.session.skippedQuestionIds).toContain(Q.open);
+    expectRejected(s, { type: 'grade', questionId: Q.open, playerId: ADA, marks: {}, comment: '', grader: 't' }, T0 + 3000, 'NOT_GRADABLE');
+    expectRejected(s, { type: 'spotlight', questionId: Q.open, playerId: ADA }, T0 + 3000, 'BAD_PHASE');
+  });
+});

@@ -79,7 +79,10 @@ function reduceHost(state: GameState, cmd: HostCommand, now: number): EngineResu
     case 'resume': {
       const cur = state.session.current;
       if (phase !== 'open' || !cur || cur.pausedRemainingMs === null) return fail('BAD_PHASE', 'the question is not paused');
-      const current = { ...cur, deadline: now + cur.pausedRemainingMs, pausedRemainingMs: null };
+      // Time spent paused does not count against anyone (SC3): the question is treated as
+      // having opened that much later, so its full duration still runs from openedAt.
+      const remaining = cur.pausedRemainingMs;
+      const current = { ...cur, openedAt: now - (cur.durationMs - remaining), deadline: now + remaining, pausedRemainingMs: null };
       return done(transition(state, { current }), { type: 'question-resumed', questionId: cur.questionId }); // G6
     }
     case 'end': {
@@ -112,6 +115,7 @@ function reduceHost(state: GameState, cmd: HostCommand, now: number): EngineResu
       const record = state.answers[cmd.questionId]?.[cmd.playerId];
       if (!record || responseText(record) === null) return fail('NOT_FOUND', 'no written response to spotlight');
       if (isOpenQuestion(state, cmd.questionId)) return fail('BAD_PHASE', 'spotlight a response once its question has closed');
+      if (state.session.skippedQuestionIds.includes(cmd.questionId)) return fail('BAD_PHASE', 'the question was skipped');
       return done(withSession(state, { spotlight: { questionId: cmd.questionId, playerId: cmd.playerId } }), { type: 'spotlight-changed' }); // SP1
     }
     case 'spotlight-clear':
@@ -160,7 +164,8 @@ function closeQuestion(state: GameState, skipped: boolean): EngineResult {
   const question = cur ? state.questions[cur.index] : undefined;
   if (!cur || !question) return fail('BAD_PHASE', 'no question is open');
   const closedCur = { ...cur, skipped, pausedRemainingMs: null };
-  let next = transition(state, { phase: 'closed', current: closedCur });
+  const skippedQuestionIds = skipped ? [...state.session.skippedQuestionIds, cur.questionId] : state.session.skippedQuestionIds;
+  let next = transition(state, { phase: 'closed', current: closedCur, skippedQuestionIds });
   if (!skipped) next = scoreQuestion(next, question);
   return done(next, { type: 'question-closed', index: cur.index, questionId: cur.questionId, skipped });
 }
@@ -200,7 +205,7 @@ function grade(state: GameState, cmd: Extract<HostCommand, { type: 'grade' }>, n
   if (isOpenQuestion(state, question.id)) return fail('NOT_GRADABLE', 'grade a response once its question has closed'); // R1
   const record = state.answers[question.id]?.[cmd.playerId];
   if (!record || responseText(record) === null) return fail('NOT_GRADABLE', 'this student wrote nothing to grade');
-  if (state.session.current?.questionId === question.id && state.session.current.skipped) return fail('NOT_GRADABLE', 'the question was skipped');
+  if (state.session.skippedQuestionIds.includes(question.id)) return fail('NOT_GRADABLE', 'the question was skipped');
   for (const key of Object.keys(cmd.marks)) {
     if (!rubric.some((c) => c.id === key)) return fail('INVALID_GRADE', `"${key}" is not a criterion of this rubric`);
   }

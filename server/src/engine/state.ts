@@ -92,6 +92,8 @@ export interface SessionCore {
   seed: number;
   finishedAt: number | null;
   spotlight: Spotlight | null;
+  /** Questions voided by skip: never scored, graded or spotlighted (G4). */
+  skippedQuestionIds: string[];
 }
 
 export interface GameState {
@@ -142,6 +144,7 @@ export function newGame(args: {
       seed: args.seed >>> 0,
       finishedAt: null,
       spotlight: null,
+      skippedQuestionIds: [],
     },
     questions: args.questions,
     players: {},

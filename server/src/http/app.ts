@@ -14,6 +14,7 @@ import { buildResults, resultsCsv } from '../game/results.ts';
 import type { GameService } from '../game/service.ts';
 import type { Logger } from '../logger.ts';
 import { RateLimiter } from '../security/rate-limit.ts';
+import { isStoreUnavailable } from '../store/unavailable.ts';
 import { InstructorCookie, parseCookies, safeEqual, sha256 } from '../security/tokens.ts';
 
 export interface HttpDeps {
@@ -233,6 +234,7 @@ function toHttpError(err: unknown, logger: Logger): HttpError {
   if (status === 413) return new HttpError('BAD_REQUEST', 'request body too large', {}, 413);
   if (status === 400) return new HttpError('BAD_REQUEST', 'malformed request body', {}, 400);
   if (status && status >= 400 && status < 500) return new HttpError('BAD_REQUEST', 'bad request', {}, status);
+  if (isStoreUnavailable(err)) return new HttpError('UNAVAILABLE', 'the store is unreachable right now: try again');
   logger.error({ err }, 'request failed');
   return new HttpError('INTERNAL', 'something went wrong');
 }

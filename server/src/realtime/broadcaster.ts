@@ -116,7 +116,8 @@ export class Broadcaster {
     const cur = state.session.current;
     if (!question || !cur) return;
     const now = this.clock();
-    this.questionSentAt.set(state.session.code, { questionId: question.id, at: now });
+    // The first delivery starts the response time; a pause/resume re-send does not restart it.
+    if (this.questionSentAt.get(state.session.code)?.questionId !== question.id) this.questionSentAt.set(state.session.code, { questionId: question.id, at: now });
     this.io.to(rooms.students(state.session.code)).emit('question:opened', {
       step: state.session.step,
       question,

@@ -23,6 +23,7 @@ import { gradingItems, type GameService, type Result } from '../game/service.ts'
 import type { Logger } from '../logger.ts';
 import { RateLimiter } from '../security/rate-limit.ts';
 import { safeEqual, sha256 } from '../security/tokens.ts';
+import { isStoreUnavailable } from '../store/unavailable.ts';
 import { Broadcaster, rooms } from './broadcaster.ts';
 
 type Role = SocketData['role'];
@@ -93,7 +94,7 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
           .then(reply)
           .catch((err: unknown) => {
             logger.error({ err, event, code }, 'handler failed');
-            reply({ ok: false, error: storeDown(err) ? { code: 'UNAVAILABLE', message: 'the server cannot store that right now: try again' } : { code: 'INTERNAL', message: 'something went wrong' } });
+            reply({ ok: false, error: isStoreUnavailable(err) ? { code: 'UNAVAILABLE', message: 'the server cannot store that right now: try again' } : { code: 'INTERNAL', message: 'something went wrong' } });
           });
       });
     }
@@ -272,10 +273,6 @@ function describeIssue(error: z.ZodError): string {
   return `${path}${issue.message}`.slice(0, 300);
 }
 
-function storeDown(err: unknown): boolean {
-  const msg = err instanceof Error ? `${err.name} ${err.message}` : '';
-  return /redis|socket closed|connection|ECONNREFUSED|client is closed/i.test(msg);
-}
 
 function overlay(state: GameState, slice: GameState): GameState {
   const answers = { ...state.answers };

@@ -3,7 +3,7 @@
  *
  * - Reconnects with exponential backoff (50 ms, 100 ms, … capped at 2 s) for as long as
  *   the process lives once it has been connected; commands issued meanwhile wait in the
- *   client's offline queue.
+ *   client's offline queue, unless `offlineQueue: false` (the store) makes them fail at once.
  * - The first connection gives up after `connectTimeoutMs` (a mistyped URL should fail the
  *   start, not hang it).
  * - node-redis emits 'error' on every failed (re)connection, and an EventEmitter without an
@@ -17,6 +17,12 @@ export interface ConnectRedisOptions {
   onError?: (err: Error) => void;
   /** Give up the first connection after this long (default 10 s). */
   connectTimeoutMs?: number;
+  /**
+   * Queue commands while disconnected (default true). The store's client turns it off so a
+   * write during an outage fails at once with a retryable error instead of waiting: an answer
+   * is acknowledged only once stored, never promised and parked.
+   */
+  offlineQueue?: boolean;
 }
 
 /** Backoff for reconnection attempt `retries` (0-based): 50 ms doubling, capped at 2 s. */
@@ -30,6 +36,7 @@ export async function connectRedis(url: string, options: ConnectRedisOptions = {
   let connected = false;
   const client: RedisClientType = createClient({
     url,
+    disableOfflineQueue: options.offlineQueue === false,
     socket: {
       connectTimeout: Math.min(connectTimeoutMs, 5000),
       reconnectStrategy: (retries: number, cause: Error) => {

@@ -502,7 +502,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHar
       expect((await store.gate(CODE))!.locked).toBe(false);
     });
 
-    it.runIf(features.clock)('ST19 sessions expire: live ones a day after the last commit, finished ones after their retention', async () => {
+    if (features.clock) it('ST19 sessions expire: live ones a day after the last commit, finished ones after their retention', async () => {
       const state = await session({ players: 1 });
       await store.putPlayerToken(CODE, 't'.repeat(64), 'p1');
       h.advanceClock!(23 * 3600_000);
@@ -526,7 +526,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHar
       expect((await store.loadState(CODE))!.players).toStrictEqual({});
     });
 
-    it.runIf(features.ttl)('ST20 every key carries a TTL: the live TTL, then the retention (checked, not waited for)', async () => {
+    if (features.ttl) it('ST20 every key carries a TTL: the live TTL, then the retention (checked, not waited for)', async () => {
       const state = await session({ players: 2, open: 1 });
       await store.recordAnswer(CODE, answerArgs(state, record('p1', 'q2')));
       await store.putPlayerToken(CODE, 't'.repeat(64), 'p1');
@@ -545,7 +545,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHar
       for (const [k, ttl] of Object.entries(retained)) expect([k, ttl > 3600_000 - 60_000 && ttl <= 3600_000]).toEqual([k, true]);
     });
 
-    it.runIf(features.restart)('ST21 the data survives a restart of the store server', async () => {
+    if (features.restart) it('ST21 the data survives a restart of the store server', async () => {
       const base = await session({ players: 2, open: 1 });
       await store.recordAnswer(CODE, answerArgs(base, record('p1', 'q2')));
       await store.putPlayerToken(CODE, 't'.repeat(64), 'p2');

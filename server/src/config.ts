@@ -27,6 +27,18 @@ export const ConfigSchema = z.object({
   COOKIE_SECURE: bool.default(false),
   /** Trust X-Forwarded-For from this many proxies (for per-IP rate limits behind a proxy). */
   TRUST_PROXY: z.coerce.number().int().min(0).max(5).default(0),
+  /** Join attempts per client IP: burst, then per second (a class behind one NAT joins at once). */
+  LIMIT_JOIN_BURST: z.coerce.number().int().min(1).max(100_000).default(100),
+  LIMIT_JOIN_PER_SEC: z.coerce.number().min(0.01).max(10_000).default(10),
+  /** Handshakes with a wrong join code per client IP: burst, then per second (code probing). */
+  LIMIT_BAD_CODE_BURST: z.coerce.number().int().min(1).max(100_000).default(10),
+  LIMIT_BAD_CODE_PER_SEC: z.coerce.number().min(0.01).max(10_000).default(0.5),
+  /** Events per student or display socket: burst, then per second (answers, justifications, syncs). */
+  LIMIT_EVENT_BURST: z.coerce.number().int().min(1).max(100_000).default(20),
+  LIMIT_EVENT_PER_SEC: z.coerce.number().min(0.01).max(10_000).default(10),
+  /** Failed logins per client IP: burst, then per second. */
+  LIMIT_LOGIN_BURST: z.coerce.number().int().min(1).max(10_000).default(5),
+  LIMIT_LOGIN_PER_SEC: z.coerce.number().min(0.001).max(1000).default(1 / 12),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
 });

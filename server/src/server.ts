@@ -90,7 +90,7 @@ export async function startQuizroom(opts: StartOptions): Promise<RunningServer> 
     trustProxy: config.TRUST_PROXY,
     clientDist: opts.clientDist === undefined ? defaultClientDist : opts.clientDist,
     publicUrl: (req) => config.PUBLIC_URL?.replace(/\/$/, '') ?? `${req.protocol}://${req.headers.host ?? `localhost:${config.PORT}`}`,
-    ...(opts.loginLimit ? { loginLimit: opts.loginLimit } : {}),
+    loginLimit: opts.loginLimit ?? { capacity: config.LIMIT_LOGIN_BURST, refillPerSec: config.LIMIT_LOGIN_PER_SEC },
   });
   const httpServer = createServer(app);
   const allowedOrigins = new Set(config.ALLOWED_ORIGINS);
@@ -109,7 +109,10 @@ export async function startQuizroom(opts: StartOptions): Promise<RunningServer> 
         return false;
       }
     },
-    ...(opts.eventLimit ? { eventLimit: opts.eventLimit } : {}),
+    trustProxy: config.TRUST_PROXY,
+    eventLimit: opts.eventLimit ?? { capacity: config.LIMIT_EVENT_BURST, refillPerSec: config.LIMIT_EVENT_PER_SEC },
+    joinLimit: { capacity: config.LIMIT_JOIN_BURST, refillPerSec: config.LIMIT_JOIN_PER_SEC },
+    badCodeLimit: { capacity: config.LIMIT_BAD_CODE_BURST, refillPerSec: config.LIMIT_BAD_CODE_PER_SEC },
   });
   if (adapter) realtime.io.adapter(adapter);
 

@@ -48,6 +48,7 @@ export const ClientPayloads = {
   'spotlight:clear': empty,
   'host:sync': empty,
   // student
+  'player:names': empty,
   'player:join': z.strictObject({ nickname: z.string().max(200) }),
   'answer:submit': z.strictObject({ questionId, answer: AnswerInput, justification: z.string().max(MAX_OPEN_TEXT).optional() }),
   'answer:justify': z.strictObject({ questionId, text: z.string().max(MAX_OPEN_TEXT) }),
@@ -64,7 +65,7 @@ export const HOST_EVENTS = [
   'question:pause', 'question:resume', 'game:end', 'player:kick', 'room:lock', 'room:unlock',
   'grade:list', 'grade:save', 'spotlight:set', 'spotlight:clear', 'host:sync',
 ] as const satisfies readonly ClientEvent[];
-export const STUDENT_EVENTS = ['player:join', 'answer:submit', 'answer:justify', 'player:consent', 'student:sync'] as const satisfies readonly ClientEvent[];
+export const STUDENT_EVENTS = ['player:names', 'player:join', 'answer:submit', 'answer:justify', 'player:consent', 'student:sync'] as const satisfies readonly ClientEvent[];
 export const DISPLAY_EVENTS = ['display:sync'] as const satisfies readonly ClientEvent[];
 
 /** One response waiting for (or having) a rubric grade, as the grading queue shows it. */
@@ -114,6 +115,8 @@ export interface ClientToServerEvents {
   'spotlight:set': Handler<'spotlight:set', { step: number }>;
   'spotlight:clear': Handler<'spotlight:clear', { step: number }>;
   'host:sync': Handler<'host:sync', HostView>;
+  /** Nickname policy "generated": names this guest may pick from (a new set on every call). */
+  'player:names': Handler<'player:names', { names: string[] }>;
   'player:join': Handler<'player:join', JoinResult>;
   'answer:submit': Handler<'answer:submit', SubmitResult>;
   'answer:justify': Handler<'answer:justify', SubmitResult>;
@@ -155,4 +158,10 @@ export interface SocketData {
   rttSamples: number;
   /** When the open question was last delivered to this socket by a resync. */
   questionSentAt: { questionId: string; at: number } | null;
+  /** Client IP (behind trusted proxies: the forwarded one), for per-IP limits. */
+  ip: string;
+  /** Requests refused by the rate limit: a socket that keeps flooding is cut off. */
+  refusals: number;
+  /** Generated nicknames offered to this guest (nickname policy "generated"). */
+  offeredNames: string[];
 }

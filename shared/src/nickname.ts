@@ -12,7 +12,8 @@ const INVISIBLE = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
 const MARK_FLOOD = /(\p{M}{2})\p{M}+/gu;
 
 export function normaliseNickname(raw: string): string {
-  return raw.normalize('NFKC').replace(INVISIBLE, '').replace(MARK_FLOOD, '$1').replace(/\s+/gu, ' ').trim();
+  // NFKD then NFC is NFKC; the flood is cut while the marks are still separate characters.
+  return raw.normalize('NFKD').replace(INVISIBLE, '').replace(MARK_FLOOD, '$1').normalize('NFC').replace(/\s+/gu, ' ').trim();
 }
 
 export function nicknameKey(nickname: string): string {

@@ -15,6 +15,8 @@ export const SessionOptions = z.strictObject({
   allowLateJoin: z.boolean().default(true),
   /** free: students type a nickname; generated: they pick from generated friendly names. */
   nicknamePolicy: z.enum(['free', 'generated']).default('free'),
+  /** Refuse nicknames with common profanity (and look-alike spellings). */
+  profanityFilter: z.boolean().default(true),
   /** Do rubric points count on the live leaderboard, or only in the final results? */
   gradedPointsLive: z.boolean().default(true),
   /** Upper bound on response-time compensation for a slow network (ms). */

@@ -171,6 +171,8 @@ export interface HostView {
   distribution: Distribution | null;
   leaderboard: LeaderboardEntry[];
   spotlight: SpotlightView | null;
+  /** Join attempts in the last minute, to spot a bot flood (added by the server, not the engine). */
+  joinActivity?: { attempts: number; refused: number; throttled: number };
   serverNow: number;
 }
 

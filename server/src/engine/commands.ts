@@ -20,7 +20,8 @@ export type HostCommand =
   | { type: 'spotlight-clear' };
 
 export type StudentCommand =
-  | { type: 'join'; playerId: string; nickname: string }
+  /** `offered`: the generated names this student was offered (nickname policy "generated"). */
+  | { type: 'join'; playerId: string; nickname: string; offered?: string[] }
   | {
       type: 'answer';
       playerId: string;

@@ -967,3 +967,22 @@ describe('pause and skip details', () => {
     expectRejected(s, { type: 'spotlight', questionId: Q.open, playerId: ADA }, T0 + 3000, 'BAD_PHASE');
   });
 });
+
+describe('nickname policies', () => {
+  const join = (nickname: string, offered?: string[]): Command =>
+    offered === undefined ? { type: 'join', playerId: 'p-new', nickname } : { type: 'join', playerId: 'p-new', nickname, offered };
+
+  it('J7: with generated names a student may only take a name they were offered', () => {
+    const s = game({ nicknamePolicy: 'generated' });
+    expectRejected(s, join('Ada', ['Brave Otter', 'Calm Panda']), T0, 'NICKNAME_INVALID');
+    expectRejected(s, join('Brave Otter'), T0, 'NICKNAME_INVALID');
+    expect(apply(s, join('Brave Otter', ['Brave Otter', 'Calm Panda'])).players['p-new']!.nickname).toBe('Brave Otter');
+  });
+
+  it('J8: the profanity filter refuses rude nicknames and look-alike spellings, and can be switched off', () => {
+    const s = game();
+    for (const rude of ['shit', 'Sh1t Head', 'f.u.c.k', 'BIIITCH', 'ａｓｓｈｏｌｅ']) expectRejected(s, join(rude), T0, 'NICKNAME_INVALID');
+    for (const fine of ['Scunthorpe fan', 'Ada', 'Glasshouse']) expect(apply(s, join(fine)).players['p-new']).toBeDefined();
+    expect(apply(game({ profanityFilter: false }), join('shit')).players['p-new']).toBeDefined();
+  });
+});

@@ -7,7 +7,7 @@
  * may pass a state that holds only the players and answers a command touches (the server
  * does that for answers), since student commands never look at other players.
  */
-import { checkNickname, nicknameKey, rubricOf, type AppError, type ErrorCode, type Question } from '@quizroom/shared';
+import { checkNickname, containsProfanity, nicknameKey, rubricOf, type AppError, type ErrorCode, type Question } from '@quizroom/shared';
 import type { Command, GameEvent, HostCommand, StudentCommand } from './commands.ts';
 import { presentationOrder } from './rng.ts';
 import { computeRanking } from './ranking.ts';
@@ -254,6 +254,9 @@ function join(state: GameState, cmd: Extract<StudentCommand, { type: 'join' }>, 
   if (state.players[cmd.playerId]) return fail('BAD_REQUEST', 'that player id is taken'); // J6
   const checked = checkNickname(cmd.nickname); // J3
   if (!checked.ok) return fail('NICKNAME_INVALID', checked.message);
+  if (session.options.nicknamePolicy === 'generated' && !(cmd.offered ?? []).includes(checked.nickname))
+    return fail('NICKNAME_INVALID', 'pick one of the suggested names'); // J7
+  if (session.options.profanityFilter && containsProfanity(checked.nickname)) return fail('NICKNAME_INVALID', 'choose a different nickname'); // J8
   const key = nicknameKey(checked.nickname);
   const players = Object.values(state.players);
   if (players.some((p) => nicknameKey(p.nickname) === key)) return fail('NICKNAME_TAKEN', `"${checked.nickname}" is taken: choose another nickname`);

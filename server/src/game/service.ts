@@ -180,11 +180,11 @@ export class GameService {
 
   // ------------------------------------------------------------ students
 
-  async join(code: string, nickname: string): Promise<Result<{ playerId: string; token: string; nickname: string }>> {
+  async join(code: string, nickname: string, offered: string[] = []): Promise<Result<{ playerId: string; token: string; nickname: string }>> {
     const playerId = newPlayerId();
     const slice = await this.store.loadSlice(code, playerId, null);
     if (!slice) return fail('NOT_FOUND', 'no session with that code');
-    const result = reduce(slice, { type: 'join', playerId, nickname }, this.clock());
+    const result = reduce(slice, { type: 'join', playerId, nickname, offered }, this.clock());
     if (!result.ok) return result;
     const player = result.state.players[playerId]!;
     const stored = await this.store.addPlayer(code, player, nicknameKey(player.nickname));

@@ -4,7 +4,7 @@
  * (results at close and reveal), and coalesced refreshes for the host and display while
  * answers pour in, so an answer costs O(1) and never O(room).
  */
-import type { ServerToClientEvents } from '@quizroom/shared';
+import type { HostView, ServerToClientEvents } from '@quizroom/shared';
 import type { Server } from 'socket.io';
 import { computeRanking, displayView, hostView, publicQuestion, studentView, type GameState } from '../engine/index.ts';
 import { gradingItems, type Change } from '../game/service.ts';
@@ -36,7 +36,14 @@ export class Broadcaster {
     private readonly store: SessionStore,
     private readonly clock: () => number,
     private readonly logger: Logger,
+    /** Server-side additions to the host view (join activity). */
+    private readonly hostExtras: (code: string) => Pick<HostView, 'joinActivity'> = () => ({}),
   ) {}
+
+  hostViewOf(state: GameState, ranking = computeRanking(state, 'live')): HostView {
+    const code = state.session.code;
+    return { ...hostView(state, this.clock(), (id) => this.isConnected(code, id), ranking), ...this.hostExtras(code) };
+  }
 
   /** The latest full state, shared by concurrent readers for a few hundred ms (resync storms). */
   async state(code: string): Promise<GameState | null> {
@@ -147,7 +154,7 @@ export class Broadcaster {
   private emitHostAndDisplay(state: GameState, ranking = computeRanking(state, 'live')): void {
     const code = state.session.code;
     const now = this.clock();
-    this.io.to(rooms.host(code)).emit('host:view', hostView(state, now, (id) => this.isConnected(code, id), ranking));
+    this.io.to(rooms.host(code)).emit('host:view', this.hostViewOf(state, ranking));
     this.io.to(rooms.display(code)).emit('display:view', displayView(state, now, ranking));
   }
 

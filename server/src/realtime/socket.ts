@@ -21,7 +21,10 @@ import type { z } from 'zod';
 import { displayView, hostView, studentView, type GameState } from '../engine/index.ts';
 import { gradingItems, type GameService, type Result } from '../game/service.ts';
 import type { Logger } from '../logger.ts';
-import { RateLimiter } from '../security/rate-limit.ts';
+import { clientIp } from '../security/client-ip.ts';
+import { friendlyNames } from '../security/friendly-names.ts';
+import { JoinActivityTracker } from '../security/join-activity.ts';
+import { RateLimiter, type BucketSpec } from '../security/rate-limit.ts';
 import { safeEqual, sha256 } from '../security/tokens.ts';
 import { isStoreUnavailable } from '../store/unavailable.ts';
 import { Broadcaster, rooms } from './broadcaster.ts';
@@ -44,8 +47,18 @@ export interface RealtimeDeps {
   clock: () => number;
   /** Is a browser at this Origin allowed to open a socket? */
   originAllowed: (origin: string | undefined, host: string | undefined) => boolean;
-  eventLimit?: { capacity: number; refillPerSec: number };
+  /** Proxies to trust for the client IP (X-Forwarded-For). */
+  trustProxy?: number;
+  /** Per student/display socket. */
+  eventLimit?: BucketSpec;
+  /** Join attempts per client IP. */
+  joinLimit?: BucketSpec;
+  /** Handshakes with an unknown join code per client IP. */
+  badCodeLimit?: BucketSpec;
 }
+
+/** A socket refused this many times by its rate limit is flooding: it is disconnected. */
+const REFUSALS_BEFORE_CUTOFF = 100;
 
 export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
   const { service, logger, clock } = deps;
@@ -56,18 +69,28 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
     serveClient: false,
     allowRequest: (req: IncomingMessage, callback) => callback(null, deps.originAllowed(req.headers.origin, req.headers.host)),
   });
-  const broadcaster = new Broadcaster(io as never, service.store, clock, logger);
+  const joinActivity = new JoinActivityTracker(clock);
+  const broadcaster = new Broadcaster(io as never, service.store, clock, logger, (code) => ({ joinActivity: joinActivity.get(code) }));
   // Students and displays: a burst of 20 then 10 events/s. The host grades whole groups at once.
   const perSocket = new RateLimiter(deps.eventLimit ?? { capacity: 20, refillPerSec: 10 }, clock);
   const perHostSocket = new RateLimiter({ capacity: 300, refillPerSec: 100 }, clock);
+  const joinsPerIp = new RateLimiter(deps.joinLimit ?? { capacity: 100, refillPerSec: 10 }, clock);
+  const badCodesPerIp = new RateLimiter(deps.badCodeLimit ?? { capacity: 10, refillPerSec: 0.5 }, clock);
 
   io.use((socket, next) => {
-    authenticate(socket, service, clock)
+    const ip = clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], deps.trustProxy ?? 0);
+    const refuse = (problem: { code: string; message: string }) => {
+      const err = new Error(problem.message) as Error & { data: unknown };
+      err.data = problem;
+      next(err);
+    };
+    // Code probing: an IP that keeps guessing codes is refused before any lookup.
+    if (!badCodesPerIp.allows(ip)) return refuse({ code: 'RATE_LIMITED', message: 'too many wrong codes: wait a minute' });
+    authenticate(socket, service, ip)
       .then((problem) => {
         if (!problem) return next();
-        const err = new Error(problem.message) as Error & { data: unknown };
-        err.data = problem;
-        next(err);
+        if (problem.code === 'NOT_FOUND') badCodesPerIp.take(ip);
+        refuse(problem);
       })
       .catch((err) => {
         logger.error({ err }, 'handshake failed');
@@ -86,7 +109,14 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
       socket.on(event, (payload: unknown, ack: unknown) => {
         if (typeof ack !== 'function') return; // every client event is a request with an ack
         const reply = ack as (a: Ack<unknown>) => void;
-        if (!(role === 'host' ? perHostSocket : perSocket).take(socket.id)) return reply({ ok: false, error: { code: 'RATE_LIMITED', message: 'too many requests: slow down' } });
+        if (!(role === 'host' ? perHostSocket : perSocket).take(socket.id)) {
+          if (++socket.data.refusals >= REFUSALS_BEFORE_CUTOFF) {
+            logger.warn({ code, ip: socket.data.ip, role }, 'socket cut off for flooding');
+            socket.disconnect(true);
+            return;
+          }
+          return reply({ ok: false, error: { code: 'RATE_LIMITED', message: 'too many requests: slow down' } });
+        }
         if (ALLOWED[event] !== role) return reply({ ok: false, error: { code: 'FORBIDDEN', message: `a ${role} cannot ${event}` } });
         const parsed = (ClientPayloads[event] as z.ZodType).safeParse(payload);
         if (!parsed.success) return reply({ ok: false, error: { code: 'BAD_REQUEST', message: describeIssue(parsed.error) } });
@@ -125,7 +155,7 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
     const state = await broadcaster.state(code);
     if (!state) return null;
     const now = clock();
-    if (role === 'host') return hostView(state, now, (id) => broadcaster.isConnected(code, id));
+    if (role === 'host') return broadcaster.hostViewOf(state);
     if (role === 'display') return displayView(state, now);
     if (!playerId) return null;
     // The cached state may be a moment old: overlay this player's own fresh record.
@@ -188,9 +218,23 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
         const view = await viewFor(socket);
         return view ? { ok: true, data: view } : { ok: false, error: { code: 'NOT_FOUND', message: 'no such session' } };
       },
+      'player:names': async () => {
+        if (socket.data.playerId) return { ok: false, error: { code: 'BAD_PHASE', message: 'you have already joined' } };
+        socket.data.offeredNames = friendlyNames(6);
+        return { ok: true, data: { names: socket.data.offeredNames } };
+      },
       'player:join': async (p) => {
         if (socket.data.playerId) return { ok: false, error: { code: 'BAD_PHASE', message: 'you have already joined' } };
-        const r = await service.join(code, p.nickname);
+        const recordActivity = (outcome: 'admitted' | 'refused' | 'throttled') => {
+          joinActivity.record(code, outcome);
+          broadcaster.scheduleRefresh(code);
+        };
+        if (!joinsPerIp.take(socket.data.ip)) {
+          recordActivity('throttled');
+          return { ok: false, error: { code: 'RATE_LIMITED', message: 'too many people are joining from your network: try again in a few seconds' } };
+        }
+        const r = await service.join(code, p.nickname, socket.data.offeredNames);
+        recordActivity(r.ok ? 'admitted' : 'refused');
         if (!r.ok) return r;
         enterAsPlayer(socket, r.data.playerId);
         void resync(socket).catch(() => undefined);
@@ -244,13 +288,13 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
   return { io, broadcaster };
 }
 
-async function authenticate(socket: QSocket, service: GameService, clock: () => number): Promise<{ code: string; message: string } | null> {
+async function authenticate(socket: QSocket, service: GameService, ip: string): Promise<{ code: string; message: string } | null> {
   const parsed = HandshakeAuth.safeParse(socket.handshake.auth);
   if (!parsed.success) return { code: 'UNAUTHORIZED', message: 'missing or malformed credentials' };
   const auth = parsed.data;
   const gate = await service.store.gate(auth.code);
   if (!gate) return { code: 'NOT_FOUND', message: 'no session with that code' };
-  socket.data = { role: auth.role, code: auth.code, playerId: null, rttMs: 0, rttSamples: 0, questionSentAt: null };
+  socket.data = { role: auth.role, code: auth.code, playerId: null, rttMs: 0, rttSamples: 0, questionSentAt: null, ip, refusals: 0, offeredNames: [] };
   if (auth.role === 'host') {
     const hash = await service.store.hostTokenHash(auth.code);
     if (!hash || !safeEqual(hash, sha256(auth.hostToken))) return { code: 'UNAUTHORIZED', message: 'this host link is not valid for that session' };
@@ -262,7 +306,6 @@ async function authenticate(socket: QSocket, service: GameService, clock: () => 
     if (!player || player.kicked) return { code: 'KICKED', message: 'the instructor removed you from this session' };
     socket.data.playerId = found.playerId;
   }
-  void clock;
   return null;
 }
 

@@ -1,0 +1,166 @@
+/**
+ * `npm run bench` — Quizroom's load benchmark. See docs/performance.md.
+ *
+ *   npm run bench -- --players 2000                      one room, Redis, one server process
+ *   npm run bench -- --players 2000 --store memory       the in-memory store
+ *   npm run bench -- --rooms 60 --per-room 30            many rooms at once
+ *   npm run bench -- --players 2000 --processes 2        two server processes on one Redis
+ *   npm run bench -- --url http://127.0.0.1:3000 --password …   a running server
+ *   npm run bench -- --smoke                             N=50, memory; exits 1 on any loss/disconnect (CI)
+ *   npm run bench -- --suite --json suite.json           every run of docs/performance.md
+ *
+ * Other flags: --questions Q (3), --workers W (auto), --probes P (5), --join-window W (256),
+ * --spread MS (1000), --no-reconnect, --profile (server --cpu-prof into /tmp/qr-prof),
+ * --broadcast-k K (min(N, 2000); 0 = skip), --broadcast-rounds R (30), --server-pid PID (with --url),
+ * --json FILE, --quiet.
+ */
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { killAllNow } from './infra.ts';
+import { formatReport, formatSuite } from './report.ts';
+import { defaultOptions, describeRun, runBench, smokeProblems, type BenchOptions, type BenchResult } from './runner.ts';
+
+export { runBench, smokeProblems } from './runner.ts';
+
+interface Cli {
+  options: Partial<BenchOptions>;
+  json: string | null;
+  smoke: boolean;
+  suite: number[] | null;
+  quiet: boolean;
+}
+
+function parseArgs(argv: string[]): Cli {
+  const cli: Cli = { options: {}, json: null, smoke: false, suite: null, quiet: false };
+  const o = cli.options;
+  const int = (flag: string, v: string | undefined, min = 0): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new Error(`${flag} needs a whole number ≥ ${min} (got ${v})`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--players': o.players = int(flag, value(), 1); break;
+      case '--rooms': o.rooms = int(flag, value(), 1); break;
+      case '--per-room': o.perRoom = int(flag, value(), 1); break;
+      case '--store': {
+        const v = value();
+        if (v !== 'redis' && v !== 'memory') throw new Error('--store is redis or memory');
+        o.store = v;
+        break;
+      }
+      case '--processes': o.processes = int(flag, value(), 1); break;
+      case '--questions': o.questions = int(flag, value(), 1); break;
+      case '--url': o.url = value(); break;
+      case '--password': o.password = value(); break;
+      case '--server-pid': o.serverPid = int(flag, value(), 1); break;
+      case '--workers': o.workers = int(flag, value(), 1); break;
+      case '--probes': o.probes = int(flag, value(), 0); break;
+      case '--join-window': o.joinWindow = int(flag, value(), 1); break;
+      case '--spread': o.answerSpreadMs = int(flag, value(), 0); break;
+      case '--no-reconnect': o.reconnect = false; break;
+      case '--profile': o.profile = true; break;
+      case '--broadcast-k': o.broadcastK = int(flag, value(), 0); break;
+      case '--broadcast-rounds': o.broadcastRounds = int(flag, value(), 1); break;
+      case '--json': cli.json = value(); break;
+      case '--smoke': cli.smoke = true; break;
+      case '--suite': cli.suite = [100, 500, 1000, 2000, 5000]; break;
+      case '--suite-players': cli.suite = value().split(',').map((x) => int(flag, x, 1)); break;
+      case '--quiet': cli.quiet = true; break;
+      case '--help':
+      case '-h':
+        console.log(readUsage());
+        process.exit(0);
+      // falls through (exit)
+      default:
+        throw new Error(`unknown flag ${flag} (try --help)`);
+    }
+  }
+  if (o.url && !o.password && process.env.QUIZROOM_HOST_PASSWORD) o.password = process.env.QUIZROOM_HOST_PASSWORD;
+  return cli;
+}
+
+function readUsage(): string {
+  return 'usage: npm run bench -- [--players N] [--store redis|memory] [--rooms R --per-room M] [--processes 2] [--questions 3] [--url http://127.0.0.1:PORT --password P] [--json out.json] [--smoke] [--suite] [--profile]\n(see tests/bench/bench.ts and docs/performance.md)';
+}
+
+/** The smoke run of CI: small, in-memory, a tiny broadcast-cost check; no timing assertions. */
+export const smokeOptions: Partial<BenchOptions> = { players: 50, store: 'memory', processes: 1, questions: 3, broadcastK: 20, broadcastRounds: 3 };
+
+/** The runs of docs/performance.md. */
+function suiteRuns(players: number[]): Partial<BenchOptions>[] {
+  return [
+    ...players.map((n) => ({ players: n, store: 'redis' as const })),
+    { rooms: 60, perRoom: 30, store: 'redis' as const },
+    { players: 2000, store: 'redis' as const, processes: 2 },
+    { rooms: 60, perRoom: 30, store: 'redis' as const, processes: 2 },
+    { players: 2000, store: 'memory' as const },
+    { rooms: 60, perRoom: 30, store: 'memory' as const },
+  ];
+}
+
+async function main(): Promise<number> {
+  const cli = parseArgs(process.argv.slice(2));
+  const log = cli.quiet ? () => undefined : (line: string) => process.stderr.write(`[bench] ${line}\n`);
+  if (cli.suite) {
+    const results: BenchResult[] = [];
+    const runs = suiteRuns(cli.suite);
+    for (const [i, run] of runs.entries()) {
+      const opts = { ...cli.options, ...run, broadcastK: i === runs.length - 1 ? (cli.options.broadcastK ?? 2000) : 0, log };
+      log(`=== run ${i + 1}/${runs.length}: ${describeRun({ ...defaultOptions, ...opts })}`);
+      const r = await runBench(opts);
+      results.push(r);
+      console.log(formatReport(r) + '\n');
+      if (cli.json) writeFileSync(cli.json, JSON.stringify(results, null, 2));
+    }
+    console.log(formatSuite(results));
+    return results.some((r) => r.error) ? 1 : 0;
+  }
+  const opts: Partial<BenchOptions> = cli.smoke ? { ...smokeOptions, ...cli.options } : { ...cli.options };
+  if (opts.broadcastK === undefined) {
+    const n = (opts.rooms ?? 1) > 1 ? (opts.rooms ?? 1) * (opts.perRoom ?? defaultOptions.perRoom) : (opts.players ?? defaultOptions.players);
+    opts.broadcastK = Math.min(n, 2000);
+  }
+  const r = await runBench({ ...opts, log });
+  console.log(formatReport(r));
+  if (cli.json) {
+    writeFileSync(cli.json, JSON.stringify(r, null, 2));
+    log(`JSON written to ${cli.json}`);
+  }
+  if (cli.smoke) {
+    const problems = smokeProblems(r);
+    if (problems.length) {
+      console.error(`SMOKE FAILED:\n  ${problems.join('\n  ')}`);
+      return 1;
+    }
+    console.log('smoke: ok (everyone admitted, nothing lost or double-counted, no disconnects)');
+  }
+  return r.error ? 1 : 0;
+}
+
+const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
+if (isMain) {
+  const bail = (code: number) => {
+    killAllNow();
+    process.exit(code);
+  };
+  process.once('SIGINT', () => bail(130));
+  process.once('SIGTERM', () => bail(143));
+  process.on('uncaughtException', (err) => {
+    console.error(err);
+    bail(1);
+  });
+  main().then(
+    (code) => bail(code),
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      bail(2);
+    },
+  );
+}

@@ -1,0 +1,827 @@
+/**
+ * The bench orchestrator: starts redis-server and the server process(es) (or uses --url),
+ * creates the sessions over HTTP, drives one host and one display per room with real
+ * socket.io-clients, spreads the students over generator worker processes, runs the
+ * scenarios and computes every figure from the facts the workers send back.
+ *
+ * Scenarios, in one game per room (all rooms at once):
+ *   join storm → for each question: fan-out, answer burst, [reconnect storm on question 2],
+ *   close, reveal, leaderboard → end → results export (lost / double-counted) → broadcast cost.
+ */
+import { Bank, type DisplayView } from '@quizroom/shared';
+import os from 'node:os';
+import path from 'node:path';
+import { io as ioClient, type Socket } from 'socket.io-client';
+import { startRedisServer, type RunningRedis } from '../support/redis-server.ts';
+import { now, sleep, withTimeout } from './clock.ts';
+import {
+  BENCH_DIR,
+  BENCH_PASSWORD,
+  PROFILE_DIR,
+  REPO_ROOT,
+  TSX_LOADER,
+  WorkerHandle,
+  findRedisPid,
+  spawnServer,
+  spawnTracked,
+  stopChild,
+  type ServerProc,
+} from './infra.ts';
+import { sampleProc, type ProcSample } from './procstat.ts';
+import { round, summarize, type Summary } from './stats.ts';
+import type { StudentSpec, ViewInfo } from './students.ts';
+import type { AnswerFact, JoinFact, ReconnectFact, StudentReport, WaitFact } from './worker.ts';
+import type { CostResult } from './broadcast-cost.ts';
+
+// ------------------------------------------------------------------ options and results
+
+export interface BenchOptions {
+  /** Students in one room (ignored when rooms > 1: then rooms × perRoom). */
+  players: number;
+  rooms: number;
+  perRoom: number;
+  store: 'memory' | 'redis';
+  /** Server processes (2 = two processes on one Redis, Redis adapter). */
+  processes: number;
+  questions: number;
+  /** Use a running server instead of starting one (http://127.0.0.1:PORT). */
+  url: string | null;
+  /** The instructor password of that server (default: the bench's own). */
+  password: string;
+  /** Its pid, if you want its CPU and RSS read from /proc. */
+  serverPid: number | null;
+  /** Generator worker processes for the raw students (0 = auto: 1 up to 1,000 students, else 2). */
+  workers: number;
+  /** Real socket.io-client students, measured the same way and reported separately. */
+  probes: number;
+  /** Students in the middle of connecting/joining at once, over all workers (join and reconnect storms). */
+  joinWindow: number;
+  /** The answer burst is spread over this many ms. */
+  answerSpreadMs: number;
+  reconnect: boolean;
+  /** Pass --cpu-prof to the server processes (profiles in /tmp/qr-prof). */
+  profile: boolean;
+  /** K of the broadcast-cost micro-benchmark (0 = skip). */
+  broadcastK: number;
+  broadcastRounds: number;
+  log: (line: string) => void;
+}
+
+export const defaultOptions: BenchOptions = {
+  players: 100,
+  rooms: 1,
+  perRoom: 30,
+  store: 'redis',
+  processes: 1,
+  questions: 3,
+  url: null,
+  password: BENCH_PASSWORD,
+  serverPid: null,
+  workers: 0,
+  probes: 5,
+  joinWindow: 256,
+  answerSpreadMs: 1000,
+  reconnect: true,
+  profile: false,
+  broadcastK: 0,
+  broadcastRounds: 30,
+  log: () => undefined,
+};
+
+export interface Latency {
+  /** Raw students (ms). */
+  raw: Summary;
+  /** socket.io-client probes (ms). */
+  probes: Summary;
+  /** Students that never got it within the phase timeout. */
+  missing: number;
+}
+
+export interface PhaseResources {
+  phase: string;
+  wallMs: number;
+  servers: { pid: number; cpuMs: number; rssKb: number }[];
+  redis: { cpuMs: number; rssKb: number } | null;
+  /** Generator: workers' CPU (from /proc) + this process's own. */
+  generatorCpuMs: number;
+  workers: { pid: number; cpuMs: number; loopDelayP99Ms: number | null }[];
+  orchestratorCpuMs: number;
+}
+
+export interface QuestionResult {
+  index: number;
+  questionId: string;
+  step: number;
+  fanout: Latency;
+  answers: {
+    sent: number;
+    acked: number;
+    refused: Record<string, number>;
+    unacked: number;
+    ack: Summary;
+    probeAck: Summary;
+    /** First send → last ack (ms). */
+    burstMs: number | null;
+  };
+  close: Latency;
+  reveal: Latency & { rankMissing: number; resultWrong: number; notOwnView: number };
+  leaderboard: Latency & { displayMs: number[]; displayTop: number[] };
+  /** The display's answered count at close, per room, vs the answers acked in that room. */
+  displayAnswered: { room: number; shown: number | null; acked: number }[];
+}
+
+export interface BenchResult {
+  label: string;
+  startedAt: string;
+  options: Omit<BenchOptions, 'log' | 'password'>;
+  machine: { cpus: number; cpuModel: string; memTotalGiB: number; node: string; kernel: string };
+  store: string;
+  servers: { pid: number | null; url: string }[];
+  workers: { pid: number; students: number; kind: 'raw' | 'probe'; clockOffsetMs: number; clockRttMs: number }[];
+  rooms: number;
+  students: number;
+  join: {
+    attempted: number;
+    admitted: number;
+    failed: Record<string, number>;
+    timeToAllAdmittedMs: number | null;
+    connect: Summary;
+    joinAck: Summary;
+    admit: Summary;
+    probeJoinAck: Summary;
+  };
+  questions: QuestionResult[];
+  reconnect: {
+    dropped: number;
+    back: number;
+    failed: Record<string, number>;
+    samePlayer: number;
+    answerKept: number;
+    answerExpected: number;
+    timeToAllResyncedMs: number | null;
+    resync: Summary;
+    probeResync: Summary;
+  } | null;
+  end: Latency;
+  integrity: {
+    sent: number;
+    acked: number;
+    stored: number;
+    lost: number;
+    doubleCounted: number;
+    /** Stored although the ack never came (timeout / connection lost): not lost, but unknown to the student. */
+    storedUnacked: number;
+    refused: number;
+    unacked: number;
+    playersAdmitted: number;
+    playersExported: number;
+    phantomPlayers: number;
+    missingPlayers: number;
+    displayAnsweredMismatch: number;
+  };
+  disconnects: { total: number; raw: number; probes: number; recovered: number; notConnectedAtEnd: number; samples: string[] };
+  parseChecks: { checked: number; mismatches: number };
+  resources: {
+    phases: PhaseResources[];
+    /** (server RSS after the join storm − before) / students, per server process, after a full GC (KB). */
+    rssPerStudentKb: number | null;
+    heapPerStudentKb: number | null;
+    serverRssAfterJoinKb: number[];
+    serverPeakRssKb: number[];
+    serverCpuTotalMs: number[];
+    generatorCpuTotalMs: number;
+    redisCpuTotalMs: number | null;
+  };
+  broadcastCost: CostResult | null;
+  bars: { name: string; target: string; value: string; pass: boolean | null }[];
+  error: string | null;
+  wallMs: number;
+}
+
+// ------------------------------------------------------------------ helpers
+
+const QUESTION_SECONDS = 60;
+
+/** A bank of single-choice questions of 60 s (the deadline never interferes); choice 1 is correct. */
+export function benchBank(questions: number): Bank {
+  const source = { file: 'bench', section: 'bench' };
+  return Bank.parse({
+    id: 'bench-bank',
+    title: 'Bench bank',
+    description: 'Generated by tests/bench for load tests',
+    language: 'en',
+    questions: Array.from({ length: questions }, (_, i) => ({
+      id: `q${i + 1}`,
+      type: 'single',
+      prompt: `Bench question ${i + 1}: which of these shares the host kernel?`,
+      timeLimit: QUESTION_SECONDS,
+      explanation: 'Containers share the host kernel; virtual machines each run their own.',
+      source,
+      choices: [{ text: 'A virtual machine' }, { text: 'A container', correct: true }, { text: 'An emulator' }, { text: 'A unikernel' }],
+    })),
+  });
+}
+
+function loopbackOnly(url: string): string {
+  const u = new URL(url);
+  if (u.hostname !== '127.0.0.1' && u.hostname !== 'localhost') throw new Error(`--url must be on 127.0.0.1 (got ${u.hostname})`);
+  return `http://127.0.0.1:${u.port}`;
+}
+
+async function login(url: string, password: string): Promise<string> {
+  const res = await withTimeout(
+    fetch(`${url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password }) }),
+    10_000,
+    'login',
+  );
+  if (!res.ok) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+  return res.headers.get('set-cookie')!.split(';')[0]!;
+}
+
+async function createSession(url: string, cookie: string, bank: Bank): Promise<{ code: string; hostToken: string }> {
+  const body = { upload: { filename: `${bank.id}.json`, content: JSON.stringify(bank) }, options: { maxPlayers: 20000 } };
+  const res = await withTimeout(
+    fetch(`${url}/api/sessions`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify(body) }),
+    10_000,
+    'session creation',
+  );
+  const json = (await res.json()) as { code: string; hostToken: string };
+  if (res.status !== 201) throw new Error(`create session failed: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+interface ExportRow {
+  playerId: string;
+  questionId: string;
+  answered: boolean;
+}
+async function exportResults(url: string, cookie: string, code: string): Promise<{ players: { playerId: string }[]; rows: ExportRow[] }> {
+  const res = await withTimeout(fetch(`${url}/api/sessions/${code}/results.json`, { headers: { cookie } }), 60_000, 'results export');
+  if (!res.ok) throw new Error(`results export failed: ${res.status}`);
+  return (await res.json()) as { players: { playerId: string }[]; rows: ExportRow[] };
+}
+
+interface RoomCtl {
+  index: number;
+  code: string;
+  hostToken: string;
+  host: Socket;
+  display: Socket;
+  /** First display:view per `phase:step`. */
+  displayViews: Map<string, { t: number; leaderboard: number | null; answered: number | null; playerCount: number }>;
+}
+
+function connectSio(url: string, auth: Record<string, unknown>, timeoutMs: number): Promise<Socket> {
+  const socket = ioClient(url, { auth, transports: ['websocket'], reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 500, forceNew: true });
+  return withTimeout(
+    new Promise<Socket>((resolve, reject) => {
+      socket.once('connect', () => resolve(socket));
+      socket.once('connect_error', (err) => reject(err));
+    }),
+    timeoutMs,
+    'a host/display connection',
+  ).catch((err) => {
+    socket.disconnect();
+    throw err;
+  });
+}
+
+interface HostAck {
+  sentAt: number;
+  ackAt: number;
+  step: number;
+}
+function hostCommand(room: RoomCtl, event: string, timeoutMs: number): Promise<HostAck> {
+  const sentAt = now();
+  return withTimeout(
+    new Promise<HostAck>((resolve, reject) => {
+      room.host.emit(event, {}, (ack: { ok: boolean; data?: { step: number }; error?: { code: string; message: string } }) => {
+        const ackAt = now();
+        if (ack.ok) resolve({ sentAt, ackAt, step: ack.data!.step });
+        else reject(new Error(`host ${event} in room ${room.index}: ${ack.error?.code} ${ack.error?.message}`));
+      });
+    }),
+    timeoutMs,
+    `host ${event} ack`,
+  );
+}
+
+function count<T>(xs: T[], key: (x: T) => string | null): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of xs) {
+    const k = key(x);
+    if (k !== null) out[k] = (out[k] ?? 0) + 1;
+  }
+  return out;
+}
+
+function machine(): BenchResult['machine'] {
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memTotalGiB: round(os.totalmem() / 2 ** 30, 1),
+    node: process.version,
+    kernel: `${os.type()} ${os.release()}`,
+  };
+}
+
+export function describeRun(o: Pick<BenchOptions, 'players' | 'rooms' | 'perRoom' | 'store' | 'processes' | 'url'>): string {
+  const who = o.rooms > 1 ? `${o.rooms}×${o.perRoom} students` : `N=${o.players}`;
+  return `${who}, ${o.url ? `server at ${o.url}` : `${o.store} store, ${o.processes} server process${o.processes > 1 ? 'es' : ''}`}`;
+}
+
+// ------------------------------------------------------------------ the run
+
+export async function runBench(partial: Partial<BenchOptions> = {}): Promise<BenchResult> {
+  const o: BenchOptions = { ...defaultOptions, ...partial };
+  if (o.processes > 1 && o.store === 'memory' && !o.url) throw new Error('two server processes need the Redis store (--store redis)');
+  if (o.processes < 1 || o.processes > 4) throw new Error('--processes is 1–4');
+  if (o.rooms > 1 && o.perRoom < 1) throw new Error('--per-room must be ≥ 1');
+  const students = o.rooms > 1 ? o.rooms * o.perRoom : o.players;
+  const perRoom = o.rooms > 1 ? o.perRoom : o.players;
+  if (students < 1) throw new Error('need at least one student');
+  if (o.questions < 1 || o.questions > 20) throw new Error('--questions is 1–20');
+  const probes = Math.min(o.probes, students);
+  const workerCount = o.workers > 0 ? o.workers : students - probes > 1000 ? 2 : 1;
+  const log = o.log;
+  const t0 = now();
+  // Every phase waits at most this long (it grows with the room).
+  const phaseTimeout = 20_000 + students * 8;
+
+  const { log: _log, password: _pw, ...shownOptions } = o;
+  const result: BenchResult = {
+    label: describeRun(o),
+    startedAt: new Date().toISOString(),
+    options: shownOptions,
+    machine: machine(),
+    store: o.url ? 'unknown' : o.store,
+    servers: [],
+    workers: [],
+    rooms: o.rooms,
+    students,
+    join: { attempted: 0, admitted: 0, failed: {}, timeToAllAdmittedMs: null, connect: summarize([]), joinAck: summarize([]), admit: summarize([]), probeJoinAck: summarize([]) },
+    questions: [],
+    reconnect: null,
+    end: { raw: summarize([]), probes: summarize([]), missing: 0 },
+    integrity: {
+      sent: 0, acked: 0, stored: 0, lost: 0, doubleCounted: 0, storedUnacked: 0, refused: 0, unacked: 0,
+      playersAdmitted: 0, playersExported: 0, phantomPlayers: 0, missingPlayers: 0, displayAnsweredMismatch: 0,
+    },
+    disconnects: { total: 0, raw: 0, probes: 0, recovered: 0, notConnectedAtEnd: 0, samples: [] },
+    parseChecks: { checked: 0, mismatches: 0 },
+    resources: {
+      phases: [], rssPerStudentKb: null, heapPerStudentKb: null, serverRssAfterJoinKb: [], serverPeakRssKb: [], serverCpuTotalMs: [],
+      generatorCpuTotalMs: 0, redisCpuTotalMs: null,
+    },
+    broadcastCost: null,
+    bars: [],
+    error: null,
+    wallMs: 0,
+  };
+
+  let redis: RunningRedis | null = null;
+  let redisPid: number | null = null;
+  const servers: ServerProc[] = [];
+  const workers: WorkerHandle[] = [];
+  const rooms: RoomCtl[] = [];
+  let probeWorker: WorkerHandle | null = null;
+
+  try {
+    // ---------------------------------------------------------------- setup
+    let urls: string[];
+    let serverPids: (number | null)[];
+    if (o.url) {
+      urls = [loopbackOnly(o.url)];
+      serverPids = [o.serverPid];
+      const health = await withTimeout(fetch(`${urls[0]}/healthz`), 10_000, 'healthz');
+      result.store = ((await health.json()) as { store?: string }).store ?? 'unknown';
+    } else {
+      if (o.store === 'redis') {
+        log('starting redis-server…');
+        redis = await startRedisServer();
+        redisPid = findRedisPid(redis.port);
+      }
+      log(`starting ${o.processes} server process${o.processes > 1 ? 'es' : ''} (${o.store})…`);
+      for (let i = 0; i < o.processes; i++) servers.push(await spawnServer({ password: o.password, profile: o.profile, ...(redis ? { redisUrl: redis.url } : {}) }));
+      urls = servers.map((s) => s.url);
+      serverPids = servers.map((s) => s.pid);
+      result.store = servers[0]!.store;
+    }
+    result.servers = urls.map((url, i) => ({ url, pid: serverPids[i] ?? null }));
+
+    const cookie = await login(urls[0]!, o.password);
+    const bank = benchBank(o.questions);
+    log(`creating ${o.rooms} session${o.rooms > 1 ? 's' : ''} and connecting host${o.rooms > 1 ? 's' : ''} and display${o.rooms > 1 ? 's' : ''}…`);
+    for (let r = 0; r < o.rooms; r++) {
+      const { code, hostToken } = await createSession(urls[0]!, cookie, bank);
+      const host = await connectSio(urls[0]!, { role: 'host', code, hostToken }, 10_000);
+      const display = await connectSio(urls[0]!, { role: 'display', code }, 10_000);
+      const room: RoomCtl = { index: r, code, hostToken, host, display, displayViews: new Map() };
+      display.on('display:view', (v: DisplayView) => {
+        const key = `${v.phase}:${v.step}`;
+        if (!room.displayViews.has(key))
+          room.displayViews.set(key, { t: now(), leaderboard: v.leaderboard?.length ?? null, answered: v.distribution?.answered ?? null, playerCount: v.playerCount });
+      });
+      rooms.push(room);
+    }
+
+    // Students: global index → room, server, worker. Probes are spread evenly over the indices.
+    const probeIdx = new Set(Array.from({ length: probes }, (_, k) => Math.floor(((k + 0.5) * students) / probes)));
+    const specs: StudentSpec[] = Array.from({ length: students }, (_, idx) => ({
+      idx,
+      room: Math.floor(idx / perRoom),
+      url: urls[idx % urls.length]!,
+      code: rooms[Math.floor(idx / perRoom)]!.code,
+      nickname: probeIdx.has(idx) ? `probe ${idx}` : `s${idx}`,
+    }));
+    const rawSpecs = specs.filter((s) => !probeIdx.has(s.idx));
+    const probeSpecs = specs.filter((s) => probeIdx.has(s.idx));
+    const roomOf = (idx: number) => specs[idx]!.room;
+    const isProbe = (idx: number) => probeIdx.has(idx);
+
+    log(`starting ${workerCount} generator worker${workerCount > 1 ? 's' : ''}${probes ? ' and a probe worker' : ''}…`);
+    const shares: StudentSpec[][] = Array.from({ length: workerCount }, () => []);
+    rawSpecs.forEach((s, i) => shares[i % workerCount]!.push(s));
+    for (let w = 0; w < workerCount; w++) workers.push(new WorkerHandle(`raw${w}`));
+    if (probes) probeWorker = new WorkerHandle('probe');
+    const all = probeWorker ? [...workers, probeWorker] : [...workers];
+    await Promise.all(all.map((w) => w.call({ type: 'hello' }, 60_000)));
+    for (const [i, w] of all.entries()) {
+      const off = await w.clockOffset();
+      result.workers.push({ pid: w.pid, students: w === probeWorker ? probeSpecs.length : shares[i]!.length, kind: w === probeWorker ? 'probe' : 'raw', clockOffsetMs: round(off.offsetMs, 3), clockRttMs: round(off.rttMs, 3) });
+    }
+
+    // Resource accounting per phase, from /proc.
+    const cpuTotals = { generator: 0 };
+    const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+      const sample = () => ({
+        servers: serverPids.map((pid) => (pid ? sampleProc(pid) : null)),
+        redis: redisPid ? sampleProc(redisPid) : null,
+        workers: all.map((w) => sampleProc(w.pid)),
+        main: process.cpuUsage(),
+        t: now(),
+      });
+      const a = sample();
+      try {
+        return await fn();
+      } finally {
+        const b = sample();
+        const d = (x: ProcSample | null, y: ProcSample | null) => (x && y ? y.cpuMs - x.cpuMs : 0);
+        const mainMs = (b.main.user + b.main.system - a.main.user - a.main.system) / 1000;
+        const workerRows = all.map((w, i) => ({ pid: w.pid, cpuMs: d(a.workers[i]!, b.workers[i]!), loopDelayP99Ms: w.lastStats ? round(w.lastStats.loopDelayP99Ms, 1) : null }));
+        const gen = workerRows.reduce((s, w) => s + w.cpuMs, 0) + mainMs;
+        cpuTotals.generator += gen;
+        result.resources.phases.push({
+          phase: name,
+          wallMs: round(b.t - a.t),
+          servers: serverPids.flatMap((pid, i) => (pid && b.servers[i] ? [{ pid, cpuMs: round(d(a.servers[i]!, b.servers[i]!)), rssKb: b.servers[i]!.rssKb }] : [])),
+          redis: b.redis ? { cpuMs: round(d(a.redis, b.redis)), rssKb: b.redis.rssKb } : null,
+          generatorCpuMs: round(gen),
+          workers: workerRows,
+          orchestratorCpuMs: round(mainMs),
+        });
+      }
+    };
+    const serverMem = async () => Promise.all(servers.map((s) => s.memory(true)));
+
+    // ---------------------------------------------------------------- join storm
+    const memBefore = servers.length ? await serverMem() : [];
+    const rssBefore = serverPids.map((pid) => (pid ? sampleProc(pid)?.rssKb ?? null : null));
+    log(`join storm: ${students} students…`);
+    const joinFacts = await phase('join', async () => {
+      const perWorker = Math.max(1, Math.ceil(o.joinWindow / workerCount));
+      const calls = workers.map((w, i) => w.call<JoinFact[]>({ type: 'join', students: shares[i]!, kind: 'raw', window: perWorker, timeoutMs: phaseTimeout }, phaseTimeout + 30_000));
+      if (probeWorker) calls.push(probeWorker.call<JoinFact[]>({ type: 'join', students: probeSpecs, kind: 'probe', window: probes, timeoutMs: phaseTimeout }, phaseTimeout + 30_000));
+      return (await Promise.all(calls)).flat();
+    });
+    const admitted = joinFacts.filter((f) => f.ok);
+    const admittedIds = new Map(admitted.map((f) => [f.idx, f.playerId!]));
+    const rawJoin = joinFacts.filter((f) => !isProbe(f.idx));
+    result.join = {
+      attempted: joinFacts.length,
+      admitted: admitted.length,
+      failed: count(joinFacts, (f) => (f.ok ? null : f.code ?? 'UNKNOWN')),
+      timeToAllAdmittedMs: admitted.length ? round(Math.max(...admitted.map((f) => f.joinAckAt!)) - Math.min(...joinFacts.map((f) => f.startAt))) : null,
+      connect: summarize(rawJoin.filter((f) => f.connectedAt !== null).map((f) => f.connectedAt! - f.startAt)),
+      joinAck: summarize(rawJoin.filter((f) => f.ok).map((f) => f.joinAckAt! - f.joinSentAt!)),
+      admit: summarize(rawJoin.filter((f) => f.ok).map((f) => f.joinAckAt! - f.startAt)),
+      probeJoinAck: summarize(joinFacts.filter((f) => f.ok && isProbe(f.idx)).map((f) => f.joinAckAt! - f.joinSentAt!)),
+    };
+    log(`  admitted ${admitted.length}/${students} in ${result.join.timeToAllAdmittedMs} ms`);
+    if (admitted.length === 0) throw new Error(`nobody could join: ${JSON.stringify(result.join.failed)}`);
+
+    // Memory per connected student (after a full GC in the server, so garbage is not counted).
+    await sleep(500);
+    if (servers.length) {
+      const memAfter = await serverMem();
+      const rssAfter = serverPids.map((pid) => (pid ? sampleProc(pid)?.rssKb ?? null : null));
+      result.resources.serverRssAfterJoinKb = rssAfter.map((x) => x ?? 0);
+      const perProcess = students / servers.length;
+      const rssDelta = rssAfter.map((x, i) => (x ?? 0) - (rssBefore[i] ?? 0));
+      result.resources.rssPerStudentKb = round(Math.max(...rssDelta) / perProcess, 1);
+      result.resources.heapPerStudentKb = round(Math.max(...memAfter.map((m, i) => m.heapUsed - memBefore[i]!.heapUsed)) / 1024 / perProcess, 1);
+    }
+
+    // ---------------------------------------------------------------- the game
+    const acked = new Map<string, Set<string>>(); // questionId → playerIds acked ok
+    const answerFacts = new Map<string, AnswerFact[]>();
+    const latency = (facts: WaitFact[], sentAt: (room: number) => number): Latency => {
+      const ok = facts.filter((f) => f.t !== null);
+      return {
+        raw: summarize(ok.filter((f) => !isProbe(f.idx)).map((f) => f.t! - sentAt(roomOf(f.idx)))),
+        probes: summarize(ok.filter((f) => isProbe(f.idx)).map((f) => f.t! - sentAt(roomOf(f.idx)))),
+        missing: facts.length - ok.length,
+      };
+    };
+    const waitAll = async (key: string): Promise<WaitFact[]> =>
+      (await Promise.all(all.map((w) => w.call<WaitFact[]>({ type: 'wait', key, timeoutMs: phaseTimeout }, phaseTimeout + 30_000)))).flat();
+    /** The host of every room sends `event` (back to back); every room must land on the same step. */
+    const hostAll = async (event: string): Promise<{ step: number; sentAt: number[] }> => {
+      const acks = await Promise.all(rooms.map((r) => hostCommand(r, event, phaseTimeout)));
+      const steps = new Set(acks.map((a) => a.step));
+      if (steps.size !== 1) throw new Error(`rooms disagree on the step after ${event}: ${[...steps].join(', ')}`);
+      return { step: acks[0]!.step, sentAt: acks.map((a) => a.sentAt) };
+    };
+
+    for (let q = 0; q < o.questions; q++) {
+      const questionId = bank.questions[q]!.id;
+      log(`question ${q + 1}/${o.questions}: fan-out…`);
+      const opened = await phase(`q${q + 1} fan-out`, async () => {
+        const cmd = await hostAll(q === 0 ? 'game:start' : 'question:next');
+        return { ...cmd, facts: await waitAll(`o:${cmd.step}`) };
+      });
+      const fanout = latency(opened.facts, (r) => opened.sentAt[r]!);
+
+      log(`  answer burst (${o.answerSpreadMs} ms)…`);
+      const startAt = now() + 100;
+      const facts = await phase(`q${q + 1} answers`, async () => {
+        const ackTimeout = phaseTimeout;
+        return (
+          await Promise.all(
+            all.map((w) =>
+              w.call<AnswerFact[]>({ type: 'answer', questionId, questionIndex: q, startAt, spreadMs: o.answerSpreadMs, timeoutMs: ackTimeout }, o.answerSpreadMs + ackTimeout + 30_000),
+            ),
+          )
+        ).flat();
+      });
+      answerFacts.set(questionId, facts);
+      const okFacts = facts.filter((f) => f.ok);
+      acked.set(questionId, new Set(okFacts.map((f) => f.playerId!)));
+      const sentFacts = facts.filter((f) => f.sent);
+      const firstSend = Math.min(...sentFacts.map((f) => f.sentAt!));
+      const answers: QuestionResult['answers'] = {
+        sent: sentFacts.length,
+        acked: okFacts.length,
+        refused: count(facts, (f) => (f.sent && !f.ok && f.ackAt !== null ? f.code ?? 'UNKNOWN' : null)),
+        unacked: facts.filter((f) => f.sent && f.ackAt === null).length,
+        ack: summarize(okFacts.filter((f) => !isProbe(f.idx)).map((f) => f.ackAt! - f.sentAt!)),
+        probeAck: summarize(okFacts.filter((f) => isProbe(f.idx)).map((f) => f.ackAt! - f.sentAt!)),
+        burstMs: okFacts.length ? round(Math.max(...okFacts.map((f) => f.ackAt!)) - firstSend) : null,
+      };
+
+      if (o.reconnect && (q === 1 || o.questions === 1)) {
+        log('  reconnect storm…');
+        const back = await phase('reconnect storm', async () => {
+          const perWorker = Math.max(1, Math.ceil(o.joinWindow / workerCount));
+          return (await Promise.all(all.map((w) => w.call<ReconnectFact[]>({ type: 'reconnect', window: w === probeWorker ? probes : perWorker, timeoutMs: phaseTimeout }, phaseTimeout + 30_000)))).flat();
+        });
+        const okBack = back.filter((f) => f.ok);
+        const answeredNow = acked.get(questionId)!;
+        const dropStart = Math.min(...back.map((f) => f.dropAt));
+        result.reconnect = {
+          dropped: back.length,
+          back: okBack.length,
+          failed: count(back, (f) => (f.ok ? null : (f.error ?? 'UNKNOWN').slice(0, 60))),
+          samePlayer: okBack.filter((f) => f.info?.pidOk).length,
+          answerKept: okBack.filter((f) => answeredNow.has(admittedIds.get(f.idx) ?? '') && f.info?.hasMyAnswer && f.info.phase === 'open').length,
+          answerExpected: back.filter((f) => answeredNow.has(admittedIds.get(f.idx) ?? '')).length,
+          timeToAllResyncedMs: okBack.length ? round(Math.max(...okBack.map((f) => f.resyncAt!)) - dropStart) : null,
+          resync: summarize(okBack.filter((f) => !isProbe(f.idx)).map((f) => f.resyncAt! - f.dropAt)),
+          probeResync: summarize(okBack.filter((f) => isProbe(f.idx)).map((f) => f.resyncAt! - f.dropAt)),
+        };
+        log(`  ${okBack.length}/${back.length} back in ${result.reconnect.timeToAllResyncedMs} ms`);
+      }
+
+      log('  close, reveal, leaderboard…');
+      const closed = await phase(`q${q + 1} close`, async () => {
+        const cmd = await hostAll('question:close');
+        return { ...cmd, facts: await waitAll(`v:closed:${cmd.step}`) };
+      });
+      const displayAnswered = rooms.map((r) => {
+        const roomAcked = okFacts.filter((f) => roomOf(f.idx) === r.index).length;
+        return { room: r.index, shown: r.displayViews.get(`closed:${closed.step}`)?.answered ?? null, acked: roomAcked };
+      });
+      const revealed = await phase(`q${q + 1} reveal`, async () => {
+        const cmd = await hostAll('question:reveal');
+        return { ...cmd, facts: await waitAll(`v:reveal:${cmd.step}`) };
+      });
+      const revealInfo = (f: WaitFact): ViewInfo | null => f.info;
+      const board = await phase(`q${q + 1} leaderboard`, async () => {
+        const cmd = await hostAll('game:leaderboard');
+        const facts = await waitAll(`v:leaderboard:${cmd.step}`);
+        // The display's top 10 (it may trail the students by a moment).
+        const deadline = now() + phaseTimeout;
+        while (now() < deadline && !rooms.every((r) => r.displayViews.has(`leaderboard:${cmd.step}`))) await sleep(5);
+        return { ...cmd, facts };
+      });
+      result.questions.push({
+        index: q + 1,
+        questionId,
+        step: opened.step,
+        fanout,
+        answers,
+        close: latency(closed.facts, (r) => closed.sentAt[r]!),
+        reveal: {
+          ...latency(revealed.facts, (r) => revealed.sentAt[r]!),
+          rankMissing: revealed.facts.filter((f) => f.t !== null && revealInfo(f)?.rank === null).length,
+          resultWrong: revealed.facts.filter((f) => f.t !== null && revealInfo(f)?.answered !== acked.get(questionId)!.has(admittedIds.get(f.idx) ?? '')).length,
+          notOwnView: revealed.facts.filter((f) => f.t !== null && !revealInfo(f)?.pidOk).length,
+        },
+        leaderboard: {
+          ...latency(board.facts, (r) => board.sentAt[r]!),
+          displayMs: rooms.map((r) => {
+            const v = r.displayViews.get(`leaderboard:${board.step}`);
+            return v ? round(v.t - board.sentAt[r.index]!) : NaN;
+          }),
+          displayTop: rooms.map((r) => r.displayViews.get(`leaderboard:${board.step}`)?.leaderboard ?? 0),
+        },
+        displayAnswered,
+      });
+      const last = result.questions[result.questions.length - 1]!;
+      log(
+        `  fan-out p99 ${last.fanout.raw.p99} ms, ack p99 ${last.answers.ack.p99} ms (${last.answers.acked}/${last.answers.sent}), reveal p99 ${last.reveal.raw.p99} ms`,
+      );
+    }
+
+    log('end of game…');
+    const ended = await phase('end', async () => {
+      const cmd = await hostAll('game:end');
+      return { ...cmd, facts: await waitAll(`v:finished:${cmd.step}`) };
+    });
+    result.end = latency(ended.facts, (r) => ended.sentAt[r]!);
+
+    // ---------------------------------------------------------------- integrity: read back from the store
+    log('reading the results back from the store…');
+    await phase('export', async () => {
+      const integ = result.integrity;
+      integ.playersAdmitted = admitted.length;
+      const admittedSet = new Set(admitted.map((f) => f.playerId!));
+      const exportedPlayers = new Set<string>();
+      const stored = new Set<string>(); // `${questionId}\0${playerId}` with an answer in the store
+      const factOf = new Map<string, AnswerFact>();
+      for (const [qid, facts] of answerFacts) for (const f of facts) if (f.playerId) factOf.set(`${qid}\u0000${f.playerId}`, f);
+      for (const r of rooms) {
+        const results = await exportResults(urls[0]!, cookie, r.code);
+        const seen = new Set<string>();
+        for (const p of results.players) {
+          if (seen.has(p.playerId)) integ.doubleCounted++; // a player listed twice
+          seen.add(p.playerId);
+          exportedPlayers.add(p.playerId);
+          if (!admittedSet.has(p.playerId)) integ.phantomPlayers++;
+        }
+        const rowsSeen = new Set<string>();
+        for (const row of results.rows) {
+          const key = `${row.questionId}\u0000${row.playerId}`;
+          if (rowsSeen.has(key)) {
+            integ.doubleCounted++; // two records for one (player, question)
+            continue;
+          }
+          rowsSeen.add(key);
+          if (!row.answered) continue;
+          stored.add(key);
+          integ.stored++;
+          const fact = factOf.get(key);
+          if (fact?.ok) continue;
+          if (fact && fact.sent && fact.ackAt === null) integ.storedUnacked++;
+          else integ.doubleCounted++; // stored although the student was told "refused", or never sent one
+        }
+      }
+      for (const [qid, set] of acked) for (const pid of set) if (!stored.has(`${qid}\u0000${pid}`)) integ.lost++;
+      integ.playersExported = exportedPlayers.size;
+      integ.missingPlayers = [...admittedSet].filter((p) => !exportedPlayers.has(p)).length;
+      for (const [, facts] of answerFacts) {
+        integ.sent += facts.filter((f) => f.sent).length;
+        integ.acked += facts.filter((f) => f.ok).length;
+        integ.refused += facts.filter((f) => f.sent && !f.ok && f.ackAt !== null).length;
+        integ.unacked += facts.filter((f) => f.sent && f.ackAt === null).length;
+      }
+      integ.displayAnsweredMismatch = result.questions.reduce((s, q) => s + q.displayAnswered.filter((d) => d.shown !== d.acked).length, 0);
+    });
+
+    // ---------------------------------------------------------------- disconnects and checks
+    const reports = (await Promise.all(all.map((w) => w.call<StudentReport[]>({ type: 'report' }, 30_000)))).flat();
+    const d = result.disconnects;
+    for (const r of reports) {
+      if (isProbe(r.idx)) d.probes += r.disconnects;
+      else d.raw += r.disconnects;
+      d.recovered += r.reconnects;
+      if (r.joined && !r.connected) d.notConnectedAtEnd++;
+      if (r.disconnects > 0 && d.samples.length < 5) d.samples.push(`student ${r.idx}: ${r.lastError ?? 'closed'}`);
+      result.parseChecks.checked += r.parseChecks;
+      result.parseChecks.mismatches += r.parseMismatches;
+    }
+    d.total = d.raw + d.probes;
+  } catch (err) {
+    result.error = err instanceof Error ? err.message : String(err);
+    log(`ERROR: ${result.error}`);
+  } finally {
+    // ---------------------------------------------------------------- teardown (always)
+    for (const r of rooms) {
+      r.host.disconnect();
+      r.display.disconnect();
+    }
+    await Promise.all([...workers, ...(probeWorker ? [probeWorker] : [])].map((w) => w.close().catch(() => undefined)));
+    for (const s of servers) {
+      const sample = sampleProc(s.pid);
+      if (sample) {
+        result.resources.serverPeakRssKb.push(sample.hwmKb);
+        result.resources.serverCpuTotalMs.push(round(sample.cpuMs));
+      }
+    }
+    if (redisPid) {
+      const sample = sampleProc(redisPid);
+      if (sample) result.resources.redisCpuTotalMs = round(sample.cpuMs);
+    }
+    result.resources.generatorCpuTotalMs = round(result.resources.phases.reduce((s, p) => s + p.generatorCpuMs, 0));
+    await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
+    await redis?.stop().catch(() => undefined);
+  }
+
+  // ---------------------------------------------------------------- broadcast cost (alone on the machine)
+  if (o.broadcastK > 0 && !result.error) {
+    log(`broadcast cost: K=${o.broadcastK}…`);
+    try {
+      result.broadcastCost = await runBroadcastCostChild(o.broadcastK, o.broadcastRounds);
+    } catch (err) {
+      log(`broadcast cost failed: ${(err as Error).message}`);
+    }
+  }
+  if (o.profile) log(`CPU profiles of the server processes: ${PROFILE_DIR} (summarise: npx tsx tests/bench/profile-summary.ts ${PROFILE_DIR}/<file>)`);
+
+  result.bars = bars(result);
+  result.wallMs = round(now() - t0);
+  return result;
+}
+
+async function runBroadcastCostChild(k: number, rounds: number): Promise<CostResult> {
+  const child = spawnTracked(process.execPath, ['--import', TSX_LOADER, path.join(BENCH_DIR, 'broadcast-cost.ts'), '--k', String(k), '--rounds', String(rounds), '--json'], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  try {
+    await withTimeout(new Promise<void>((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`exit ${code}`))))), 180_000, 'broadcast-cost');
+  } finally {
+    await stopChild(child, 1000);
+  }
+  const line = out.split('\n').find((l) => l.startsWith('{"type":"broadcast-cost"'));
+  if (!line) throw new Error(`no result from broadcast-cost: ${out.slice(-500)}`);
+  const { type: _t, ...r } = JSON.parse(line) as CostResult & { type: string };
+  return r;
+}
+
+// ------------------------------------------------------------------ the bar
+
+/** All questions' samples pooled: p99 over every student and question. */
+export function pooled(result: BenchResult, pick: (q: QuestionResult) => Summary): number | null {
+  const xs = result.questions.map(pick).filter((s) => s.p99 !== null);
+  return xs.length ? Math.max(...xs.map((s) => s.p99!)) : null;
+}
+
+function bars(r: BenchResult): BenchResult['bars'] {
+  const out: BenchResult['bars'] = [];
+  const lim = (name: string, target: number, value: number | null, unit = 'ms') =>
+    out.push({ name, target: `≤ ${target} ${unit}`, value: value === null ? '–' : `${value} ${unit}`, pass: value === null ? null : value <= target });
+  lim('all admitted (join storm)', 3000, r.join.admitted === r.students ? r.join.timeToAllAdmittedMs : null);
+  lim('question fan-out p99 (worst question)', 50, pooled(r, (q) => q.fanout.raw));
+  lim('answer ack p99 (worst question)', 250, pooled(r, (q) => q.answers.ack));
+  lim('reveal fan-out p99 (worst question)', 100, pooled(r, (q) => q.reveal.raw));
+  out.push({ name: 'answers lost', target: '0', value: String(r.integrity.lost), pass: r.integrity.lost === 0 });
+  out.push({ name: 'answers double-counted', target: '0', value: String(r.integrity.doubleCounted), pass: r.integrity.doubleCounted === 0 });
+  out.push({ name: 'disconnects', target: '0', value: String(r.disconnects.total), pass: r.disconnects.total === 0 });
+  if (r.resources.rssPerStudentKb !== null) lim('server RSS per connected student', 40, r.resources.rssPerStudentKb, 'KB');
+  if (r.broadcastCost) out.push({ name: 'broadcast cost per recipient vs raw write()', target: '≤ 3×', value: `${r.broadcastCost.ratio}× (${r.broadcastCost.sioUsPerRecipient} vs ${r.broadcastCost.rawUsPerRecipient} µs)`, pass: r.broadcastCost.ratio <= 3 });
+  return out;
+}
+
+/** Smoke criteria (CI): everyone admitted, nothing lost or double-counted, no disconnects, no error. */
+export function smokeProblems(r: BenchResult): string[] {
+  const p: string[] = [];
+  if (r.error) p.push(`error: ${r.error}`);
+  if (r.join.admitted !== r.students) p.push(`admitted ${r.join.admitted}/${r.students}: ${JSON.stringify(r.join.failed)}`);
+  if (r.integrity.lost) p.push(`${r.integrity.lost} answers lost`);
+  if (r.integrity.doubleCounted) p.push(`${r.integrity.doubleCounted} answers double-counted`);
+  if (r.integrity.acked !== r.integrity.sent) p.push(`${r.integrity.sent - r.integrity.acked} answers not acked ok`);
+  if (r.disconnects.total) p.push(`${r.disconnects.total} disconnects (${r.disconnects.samples.join('; ')})`);
+  if (r.reconnect && r.reconnect.back !== r.reconnect.dropped) p.push(`reconnect: ${r.reconnect.back}/${r.reconnect.dropped} back`);
+  if (r.reconnect && r.reconnect.samePlayer !== r.reconnect.back) p.push(`reconnect: ${r.reconnect.back - r.reconnect.samePlayer} came back as someone else`);
+  if (r.reconnect && r.reconnect.answerKept !== r.reconnect.answerExpected) p.push(`reconnect: ${r.reconnect.answerExpected - r.reconnect.answerKept} lost their answer`);
+  const missing = r.questions.reduce((s, q) => s + q.fanout.missing + q.close.missing + q.reveal.missing + q.leaderboard.missing, 0) + r.end.missing;
+  if (missing) p.push(`${missing} expected deliveries never arrived`);
+  const wrong = r.questions.reduce((s, q) => s + q.reveal.rankMissing + q.reveal.resultWrong + q.reveal.notOwnView, 0);
+  if (wrong) p.push(`${wrong} reveal views without rank / with a wrong result`);
+  if (r.integrity.phantomPlayers || r.integrity.missingPlayers) p.push(`players: ${r.integrity.phantomPlayers} phantom, ${r.integrity.missingPlayers} missing`);
+  if (r.parseChecks.mismatches) p.push(`${r.parseChecks.mismatches} raw-view parse mismatches`);
+  return p;
+}

@@ -13,15 +13,19 @@ export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 export const PASSWORD = 'correct horse battery staple';
 
-export async function startServer(opts: { redisUrl?: string; store?: SessionStore; banks?: Bank[] } & Partial<StartOptions> = {}): Promise<RunningServer> {
+export async function startServer(
+  opts: { redisUrl?: string; store?: SessionStore; banks?: Bank[]; env?: Record<string, string> } & Partial<StartOptions> = {},
+): Promise<RunningServer> {
+  const { env, redisUrl, ...rest } = opts;
   const config = ConfigSchema.parse({
     PORT: '0',
     HOST: '127.0.0.1',
     QUIZROOM_HOST_PASSWORD: PASSWORD,
     LOG_LEVEL: 'silent',
-    ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
+    ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+    ...env,
   });
-  return startQuizroom({ clientDist: null, logger: createLogger('silent'), ...opts, config });
+  return startQuizroom({ clientDist: null, logger: createLogger('silent'), ...rest, config });
 }
 
 export async function login(server: RunningServer): Promise<string> {
@@ -40,8 +44,16 @@ export async function createSession(server: RunningServer, cookie: string, bank:
 
 const clients: ClientSocket[] = [];
 
-export function connect(url: string, auth: Record<string, unknown>): ClientSocket {
-  const socket: ClientSocket = ioClient(url, { auth, transports: ['websocket'], reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 200, forceNew: true });
+export function connect(url: string, auth: Record<string, unknown>, headers?: Record<string, string>): ClientSocket {
+  const socket: ClientSocket = ioClient(url, {
+    auth,
+    transports: ['websocket'],
+    reconnection: true,
+    reconnectionDelay: 50,
+    reconnectionDelayMax: 200,
+    forceNew: true,
+    ...(headers ? { extraHeaders: headers } : {}),
+  });
   clients.push(socket);
   return socket;
 }
@@ -87,8 +99,8 @@ export async function ok<T = any>(p: Promise<Ack<T>>): Promise<T> {
   return ack.data;
 }
 
-export async function joinStudent(url: string, code: string, nickname: string) {
-  const socket = connect(url, { role: 'student', code });
+export async function joinStudent(url: string, code: string, nickname: string, headers?: Record<string, string>) {
+  const socket = connect(url, { role: 'student', code }, headers);
   await connected(socket);
   const joined = await ok<{ playerId: string; token: string; nickname: string }>(request(socket, 'player:join', { nickname }));
   socket.auth = { role: 'student', code, token: joined.token };

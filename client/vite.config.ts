@@ -12,6 +12,17 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     sourcemap: true,
+    rolldownOptions: {
+      output: {
+        // Name the shared vendor chunks (otherwise they are named after a random importer).
+        codeSplitting: {
+          groups: [
+            { name: 'socket', test: /node_modules[\\/](socket\.io-client|socket\.io-parser|engine\.io-client|engine\.io-parser|@socket\.io)[\\/]/ },
+            { name: 'qrcode', test: /node_modules[\\/](qrcode|dijkstrajs|pngjs)[\\/]/ },
+          ],
+        },
+      },
+    },
   },
   server: {
     port: 5173,

@@ -55,7 +55,7 @@ export async function startQuizroom(opts: StartOptions): Promise<RunningServer> 
   const passwordGenerated = !config.QUIZROOM_HOST_PASSWORD;
   const password = config.QUIZROOM_HOST_PASSWORD ?? randomBytes(12).toString('base64url');
 
-  const redisClients: { quit(): Promise<unknown> }[] = [];
+  const redisClients: RedisConnection[] = [];
   let store = opts.store;
   let adapter: ReturnType<typeof createAdapter> | undefined;
   if (!store && config.REDIS_URL) {
@@ -127,18 +127,60 @@ export async function startQuizroom(opts: StartOptions): Promise<RunningServer> 
   const close = () =>
     (closing ??= (async () => {
       service.stop();
-      realtime!.broadcaster.stop();
+      // Stop accepting (the listener closes; established sockets stay open for now) and give the reconnect hint.
+      const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       // Local only: with the Redis adapter a plain emit would reach every process's clients.
       realtime!.io.local.emit('server:restarting', { retryAfterMs: 1000 });
-      const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      // Finish the requests being handled: their acks go out before the sockets close.
+      if (!(await realtime!.drain(5000))) logger.warn('shutdown: requests still in flight after 5 s; closing anyway');
+      realtime!.broadcaster.stop();
+      // Close each connection after its last packets (acks, the hint, the disconnect) are written:
+      // io.close() below would discard whatever is still buffered.
+      const conns = [...realtime!.io.of('/').sockets.values()].map((s) => s.conn);
       realtime!.io.local.disconnectSockets(true);
+      let flushTimer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(conns.map((c) => (c.readyState === 'closed' ? undefined : new Promise((resolve) => c.once('close', resolve))))),
+        new Promise((resolve) => (flushTimer = setTimeout(resolve, 2000))),
+      ]);
+      clearTimeout(flushTimer);
+      // Redis unreachable: drop its clients first. The adapter's unsubscribes (io.close) would
+      // otherwise wait in the offline queue and reject unhandled when the client is destroyed.
+      await Promise.all(redisClients.filter((c) => !c.isReady).map((c) => closeRedisClient(c)));
       await new Promise<void>((resolve) => realtime!.io.close(() => resolve()));
       httpServer.closeAllConnections?.();
       await httpClosed;
       await store!.close();
-      await Promise.all(redisClients.map((c) => c.quit().catch(() => undefined)));
+      await Promise.all(redisClients.map((c) => closeRedisClient(c)));
     })());
 
   const host = config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST;
   return { url: `http://${host}:${port}`, port, password, passwordGenerated, storeKind: store.kind, httpServer, io: realtime.io, service, close };
+}
+
+type RedisConnection = { isOpen: boolean; isReady: boolean; close(): Promise<unknown>; destroy(): void };
+
+/**
+ * Polite while Redis answers, forceful when it does not: close()/quit() wait for the
+ * client's queue to drain, which never happens while Redis is unreachable (the pub client
+ * queues offline), so a shutdown during an outage would hang until the force-exit.
+ */
+async function closeRedisClient(c: RedisConnection, politeMs = 1000): Promise<void> {
+  if (!c.isOpen) return;
+  let closed = false;
+  if (c.isReady) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      c.close().then(() => (closed = true), () => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, politeMs))),
+    ]);
+    clearTimeout(timer);
+  }
+  if (!closed) {
+    try {
+      c.destroy();
+    } catch {
+      // already closed
+    }
+  }
 }

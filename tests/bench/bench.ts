@@ -10,19 +10,24 @@
  *   npm run bench -- --suite --json suite.json           every run of docs/performance.md
  *
  * Other flags: --questions Q (3), --workers W (auto), --probes P (5), --join-window W (256),
- * --spread MS (1000), --no-reconnect, --profile (server --cpu-prof into /tmp/qr-prof),
+ * --spread MS (1000), --think MS (pause between phases, 1000), --no-reconnect, --profile (server --cpu-prof into /tmp/qr-prof),
+ * --keep-join-limit (keep the server's per-IP join limit, which the bench lifts: every student is 127.0.0.1),
+ * --phase-timeout S (longest wait of any phase; default 30 s + 20 ms per student),
+ * --wait-quiet S (first wait up to S seconds for the machine to be idle; the suite waits 300 s),
  * --broadcast-k K (min(N, 2000); 0 = skip), --broadcast-rounds R (30), --server-pid PID (with --url),
- * --json FILE, --quiet.
+ * --json FILE, --print FILE (re-print a saved --json report), --quiet.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { killAllNow } from './infra.ts';
-import { formatReport, formatSuite } from './report.ts';
+import { formatReport, formatScalingMarkdown, formatSuite, formatSuiteMarkdown } from './report.ts';
 import { defaultOptions, describeRun, runBench, smokeProblems, type BenchOptions, type BenchResult } from './runner.ts';
 
 export { runBench, smokeProblems } from './runner.ts';
 
 interface Cli {
+  /** Print the report of a saved --json file instead of running. */
+  print: string | null;
   options: Partial<BenchOptions>;
   json: string | null;
   smoke: boolean;
@@ -31,7 +36,7 @@ interface Cli {
 }
 
 function parseArgs(argv: string[]): Cli {
-  const cli: Cli = { options: {}, json: null, smoke: false, suite: null, quiet: false };
+  const cli: Cli = { print: null, options: {}, json: null, smoke: false, suite: null, quiet: false };
   const o = cli.options;
   const int = (flag: string, v: string | undefined, min = 0): number => {
     const n = Number(v);
@@ -64,8 +69,12 @@ function parseArgs(argv: string[]): Cli {
       case '--probes': o.probes = int(flag, value(), 0); break;
       case '--join-window': o.joinWindow = int(flag, value(), 1); break;
       case '--spread': o.answerSpreadMs = int(flag, value(), 0); break;
+      case '--think': o.thinkMs = int(flag, value(), 0); break;
       case '--no-reconnect': o.reconnect = false; break;
       case '--profile': o.profile = true; break;
+      case '--keep-join-limit': o.keepJoinLimit = true; break;
+      case '--wait-quiet': o.waitQuietMs = int(flag, value(), 0) * 1000; break;
+      case '--phase-timeout': o.phaseTimeoutMs = int(flag, value(), 1) * 1000; break;
       case '--broadcast-k': o.broadcastK = int(flag, value(), 0); break;
       case '--broadcast-rounds': o.broadcastRounds = int(flag, value(), 1); break;
       case '--json': cli.json = value(); break;
@@ -73,6 +82,7 @@ function parseArgs(argv: string[]): Cli {
       case '--suite': cli.suite = [100, 500, 1000, 2000, 5000]; break;
       case '--suite-players': cli.suite = value().split(',').map((x) => int(flag, x, 1)); break;
       case '--quiet': cli.quiet = true; break;
+      case '--print': cli.print = value(); break;
       case '--help':
       case '-h':
         console.log(readUsage());
@@ -91,7 +101,7 @@ function readUsage(): string {
 }
 
 /** The smoke run of CI: small, in-memory, a tiny broadcast-cost check; no timing assertions. */
-export const smokeOptions: Partial<BenchOptions> = { players: 50, store: 'memory', processes: 1, questions: 3, broadcastK: 20, broadcastRounds: 3 };
+export const smokeOptions: Partial<BenchOptions> = { players: 50, store: 'memory', processes: 1, questions: 3, thinkMs: 200, broadcastK: 20, broadcastRounds: 3 };
 
 /** The runs of docs/performance.md. */
 function suiteRuns(players: number[]): Partial<BenchOptions>[] {
@@ -108,11 +118,20 @@ function suiteRuns(players: number[]): Partial<BenchOptions>[] {
 async function main(): Promise<number> {
   const cli = parseArgs(process.argv.slice(2));
   const log = cli.quiet ? () => undefined : (line: string) => process.stderr.write(`[bench] ${line}\n`);
+  if (cli.print) {
+    const saved = JSON.parse(readFileSync(cli.print, 'utf8')) as BenchResult | BenchResult[];
+    const list = Array.isArray(saved) ? saved : [saved];
+    for (const r of list) console.log(formatReport(r) + '\n');
+    if (list.length > 1) console.log(formatSuite(list));
+    console.log('\n' + formatSuiteMarkdown(list));
+    console.log('\n' + formatScalingMarkdown(list));
+    return 0;
+  }
   if (cli.suite) {
     const results: BenchResult[] = [];
     const runs = suiteRuns(cli.suite);
     for (const [i, run] of runs.entries()) {
-      const opts = { ...cli.options, ...run, broadcastK: i === runs.length - 1 ? (cli.options.broadcastK ?? 2000) : 0, log };
+      const opts = { waitQuietMs: 300_000, ...cli.options, ...run, broadcastK: i === runs.length - 1 ? (cli.options.broadcastK ?? 2000) : 0, log };
       log(`=== run ${i + 1}/${runs.length}: ${describeRun({ ...defaultOptions, ...opts })}`);
       const r = await runBench(opts);
       results.push(r);
@@ -120,6 +139,8 @@ async function main(): Promise<number> {
       if (cli.json) writeFileSync(cli.json, JSON.stringify(results, null, 2));
     }
     console.log(formatSuite(results));
+    console.log('\n' + formatSuiteMarkdown(results));
+    console.log('\n' + formatScalingMarkdown(results));
     return results.some((r) => r.error) ? 1 : 0;
   }
   const opts: Partial<BenchOptions> = cli.smoke ? { ...smokeOptions, ...cli.options } : { ...cli.options };

@@ -63,9 +63,17 @@ export interface ServerProc {
   stop(): Promise<void>;
 }
 
-export async function spawnServer(opts: { redisUrl?: string; profile?: boolean; password: string }): Promise<ServerProc> {
+/**
+ * Every simulated student connects from 127.0.0.1, so the per-IP join limit (a burst of
+ * 100, then 10/s by default) would throttle the join storm to 10 joins/s. The bench lifts
+ * it (unless `keepJoinLimit`); every other limit stays at its production default.
+ */
+export const LIFTED_JOIN_LIMIT = { LIMIT_JOIN_BURST: '100000', LIMIT_JOIN_PER_SEC: '10000' };
+
+export async function spawnServer(opts: { redisUrl?: string; profile?: boolean; password: string; keepJoinLimit?: boolean }): Promise<ServerProc> {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', QUIZROOM_HOST_PASSWORD: opts.password, LOG_LEVEL: 'silent', NODE_ENV: 'production' };
   delete env.REDIS_URL;
+  if (!opts.keepJoinLimit) Object.assign(env, LIFTED_JOIN_LIMIT);
   if (opts.redisUrl) env.REDIS_URL = opts.redisUrl;
   const args = ['--import', TSX_LOADER, '--expose-gc'];
   if (opts.profile) args.push('--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`);

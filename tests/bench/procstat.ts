@@ -40,3 +40,33 @@ export function sampleProc(pid: number): ProcSample | null {
     return null;
   }
 }
+
+/** Busy CPU time of the whole machine (all cores) since boot, ms: user+nice+system+irq+softirq+steal. */
+export function machineBusyMs(): number {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
+    return ((user + nice + system + irq + softirq + steal) * 1000) / clockTicks();
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Waits (bounded) until the machine is quiet: under `maxBusyCores` of CPU in use over each
+ * of 3 consecutive seconds. Returns the busy cores seen last (other jobs on a shared
+ * machine spoil latency figures; the report says how busy it was).
+ */
+export async function waitQuiet(maxMs: number, maxBusyCores = 0.2): Promise<{ waitedMs: number; busyCores: number }> {
+  const start = Date.now();
+  let quiet = 0;
+  let busy = 0;
+  for (;;) {
+    const a = machineBusyMs();
+    await new Promise((r) => setTimeout(r, 1000));
+    busy = (machineBusyMs() - a) / 1000;
+    quiet = busy < maxBusyCores ? quiet + 1 : 0;
+    if (quiet >= 3 || Date.now() - start > maxMs) return { waitedMs: Date.now() - start, busyCores: Math.round(busy * 100) / 100 };
+  }
+}

@@ -44,6 +44,21 @@ export function socketUrl(httpUrl: string): string {
   return `ws://127.0.0.1:${u.port}/socket.io/?EIO=4&transport=websocket`;
 }
 
+/**
+ * Like socket.io-client, a client gives up on a server that has not pinged it for
+ * pingInterval + pingTimeout (a blocked server event loop): one sweep per process, not a
+ * timer per client.
+ */
+const liveClients = new Set<RawClient>();
+let sweeper: NodeJS.Timeout | null = null;
+function watchPings(client: RawClient): void {
+  liveClients.add(client);
+  sweeper ??= setInterval(() => {
+    const t = now();
+    for (const c of liveClients) c.checkPing(t);
+  }, 1000).unref();
+}
+
 export class RawClient {
   ws: WebSocket | null = null;
   connected = false;
@@ -56,6 +71,9 @@ export class RawClient {
   /** The server sent `41` (already counted as a disconnect). */
   private serverLeft = false;
   private connectWaiter: { resolve: () => void; reject: (err: Error) => void } | null = null;
+  /** From the Engine.IO open packet. */
+  private pingDeadlineMs = 45_000;
+  private lastPingAt = 0;
 
   constructor(private opts: RawClientOptions) {}
 
@@ -86,6 +104,8 @@ export class RawClient {
       };
       const ws = new WebSocket(this.opts.url, { perMessageDeflate: false, skipUTF8Validation: true, handshakeTimeout: timeoutMs });
       this.ws = ws;
+      this.lastPingAt = now();
+      watchPings(this);
       ws.on('message', (data: Buffer) => this.onMessage(ws, data));
       ws.on('error', (err) => {
         this.lastError = err.message;
@@ -121,6 +141,14 @@ export class RawClient {
     });
   }
 
+  /** Called by the sweep: no ping for too long means the server is gone (socket.io-client: "ping timeout"). */
+  checkPing(t: number): void {
+    const ws = this.ws;
+    if (!ws || !this.connected || t - this.lastPingAt <= this.pingDeadlineMs) return;
+    this.lastError = 'ping timeout';
+    ws.terminate(); // onClose counts it and calls onUnexpectedClose
+  }
+
   /** Drops the connection like a network failure: no close handshake, no Socket.IO disconnect. */
   drop(): void {
     this.intentional = true;
@@ -150,6 +178,7 @@ export class RawClient {
     const c0 = data[0];
     // Engine.IO ping: the cheapest and most frequent control packet.
     if (c0 === 0x32 /* 2 */ && data.length === 1) {
+      this.lastPingAt = t;
       ws.send('3');
       return;
     }
@@ -203,6 +232,9 @@ export class RawClient {
       return;
     }
     if (c0 === 0x30 /* 0: Engine.IO open */) {
+      const open = JSON.parse(s.slice(1)) as { pingInterval?: number; pingTimeout?: number };
+      this.pingDeadlineMs = (open.pingInterval ?? 25_000) + (open.pingTimeout ?? 20_000);
+      this.lastPingAt = t;
       ws.send(`40${JSON.stringify(this.opts.auth)}`);
       return;
     }
@@ -214,6 +246,7 @@ export class RawClient {
 
   private onClose(ws: WebSocket): void {
     if (ws !== this.ws) return;
+    liveClients.delete(this);
     const wasConnected = this.connected;
     this.connected = false;
     for (const [id, cb] of this.pending) {

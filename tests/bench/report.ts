@@ -2,10 +2,20 @@
 import { pooled, type BenchResult, type Latency } from './runner.ts';
 import { fmt, table, type Summary } from './stats.ts';
 
-const row = (name: string, s: Summary, notes = ''): string[] => [name, String(s.count), fmt(s.p50), fmt(s.p95), fmt(s.p99), fmt(s.max), notes];
+const row = (name: string, s: Summary, notes = '', hostAck: number | null = null): string[] => [
+  name,
+  String(s.count),
+  fmt(s.min),
+  fmt(s.p50),
+  fmt(s.p95),
+  fmt(s.p99),
+  fmt(s.max),
+  fmt(hostAck, 0),
+  notes,
+];
 
 function latencyRows(name: string, l: Latency, notes = ''): string[][] {
-  const rows = [row(name, l.raw, [notes, l.missing ? `${l.missing} MISSING` : ''].filter(Boolean).join('; '))];
+  const rows = [row(name, l.raw, [notes, l.missing ? `${l.missing} MISSING` : ''].filter(Boolean).join('; '), l.hostAckMs)];
   if (l.probes.count) rows.push(row(`  ${name} (probes)`, l.probes));
   return rows;
 }
@@ -23,6 +33,13 @@ export function formatReport(r: BenchResult): string {
       `${r.workers.some((w) => w.kind === 'probe') ? ` + 1 probe process (${r.options.probes} socket.io-client students)` : ''}; ` +
       `shared clock CLOCK_MONOTONIC, measured offset ≤ ${fmt(maxOff, 3)} ms (IPC rtt ${fmt(maxRtt, 3)} ms)`,
   );
+  const n = r.noise;
+  out.push(
+    `other jobs on the machine: ${fmt(n.otherCores, 2)} cores on average during the run (${fmt(n.otherCpuMs / 1000, 1)} s CPU)` +
+      `${n.busyCoresAtStart !== null ? `; waited ${fmt(n.waitedForQuietMs / 1000, 0)} s for quiet (busy ${n.busyCoresAtStart} cores)` : ''}; load average at start ${r.machine.loadAvgAtStart.join(' ')}` +
+      `${n.otherCores > 0.2 ? '  *** the machine was busy: latencies are inflated ***' : ''}`,
+  );
+  out.push(`method: join window ${r.options.joinWindow}, answers spread over ${r.options.answerSpreadMs} ms, ${r.options.thinkMs} ms pause before each phase (instructor think time)`);
   if (r.error) out.push(`\n*** RUN FAILED: ${r.error} ***`);
   out.push('');
 
@@ -49,7 +66,7 @@ export function formatReport(r: BenchResult): string {
   }
   if (r.questions.length < 2 && r.reconnect) rows.push(...reconnectRows(r));
   rows.push(...latencyRows('end → final view', r.end));
-  out.push(table(['scenario (ms)', 'count', 'p50', 'p95', 'p99', 'max', 'notes'], rows));
+  out.push(table(['scenario (ms)', 'count', 'first', 'p50', 'p95', 'p99', 'max', 'host ack', 'notes'], rows));
   out.push('');
 
   const i = r.integrity;
@@ -59,7 +76,8 @@ export function formatReport(r: BenchResult): string {
       `${i.phantomPlayers ? `, PHANTOM ${i.phantomPlayers}` : ''}${i.missingPlayers ? `, MISSING ${i.missingPlayers}` : ''}; display answered-count mismatches ${i.displayAnsweredMismatch}`,
   );
   const d = r.disconnects;
-  out.push(`disconnects: ${d.total} (raw ${d.raw}, probes ${d.probes})${d.samples.length ? ` e.g. ${d.samples.join('; ')}` : ''}; not connected at the end: ${d.notConnectedAtEnd}; raw-view parse checks ${r.parseChecks.checked}, mismatches ${r.parseChecks.mismatches}`);
+  const byPhase = Object.entries(d.byPhase ?? {}).map(([k, v]) => `${v} in ${k}`).join(', ');
+  out.push(`disconnects: ${d.total} (raw ${d.raw}, probes ${d.probes})${byPhase ? ` — ${byPhase}` : ''}${d.samples.length ? `; e.g. ${d.samples.join('; ')}` : ''}; not connected at the end: ${d.notConnectedAtEnd}; raw-view parse checks ${r.parseChecks.checked}, mismatches ${r.parseChecks.mismatches}`);
   out.push('');
 
   const res = r.resources;
@@ -71,8 +89,9 @@ export function formatReport(r: BenchResult): string {
     p.redis ? fmt(p.redis.cpuMs, 0) : '–',
     fmt(p.generatorCpuMs, 0),
     p.workers.map((w) => fmt(w.loopDelayP99Ms, 0)).join('/'),
+    fmt(p.otherCpuMs, 0),
   ]);
-  out.push(table(['phase', 'wall ms', 'server CPU ms', 'server RSS MB', 'redis CPU ms', 'generator CPU ms', 'worker loop-delay p99 ms'], phaseRows));
+  out.push(table(['phase', 'wall ms', 'server CPU ms', 'server RSS MB', 'redis CPU ms', 'generator CPU ms', 'worker loop-delay p99 ms', 'other jobs CPU ms'], phaseRows));
   out.push(
     `server RSS per connected student: ${fmt(res.rssPerStudentKb)} KB (heap ${fmt(res.heapPerStudentKb)} KB), after a full GC; peak RSS ${res.serverPeakRssKb.map((k) => fmt(k / 1024, 0)).join(' + ')} MB; ` +
       `CPU total: server ${res.serverCpuTotalMs.map((x) => fmt(x / 1000, 2)).join(' + ')} s, redis ${fmt(res.redisCpuTotalMs === null ? null : res.redisCpuTotalMs / 1000, 2)} s, generator ${fmt(res.generatorCpuTotalMs / 1000, 2)} s`,
@@ -123,4 +142,70 @@ export function formatSuite(results: BenchResult[]): string {
     ['run', 'admitted', 'all in ms', 'join p99', 'fan-out p99', 'ack p99', 'reveal p99', 'reconnect all ms', 'end p99', 'lost/double', 'disc.', 'KB/student', 'server CPU s', 'gen CPU s', ''],
     rows,
   );
+}
+
+/** The suite as a Markdown table (docs/performance.md). */
+export function formatSuiteMarkdown(results: BenchResult[]): string {
+  const ms = (x: number | null | undefined) => fmt(x ?? null, 0);
+  const head = [
+    'run', 'admitted (all in, ms)', 'join ack p99', 'fan-out p50 / p99', 'answer ack p50 / p99', 'reveal p50 / p99', 'leaderboard p99',
+    'reconnect: all back (ms)', 'end p99', 'lost / double', 'disconnects', 'RSS KB/student', 'server CPU s', 'generator CPU s', 'other jobs (cores)',
+  ];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const r of results) {
+    const worst = (pick: (q: BenchResult['questions'][number]) => number | null) => {
+      const xs = r.questions.map(pick).filter((x): x is number => x !== null);
+      return xs.length ? Math.max(...xs) : null;
+    };
+    lines.push(
+      `| ${[
+        r.label + (r.error ? ` (FAILED: ${r.error.slice(0, 80)})` : ''),
+        `${r.join.admitted}/${r.students} (${ms(r.join.timeToAllAdmittedMs)})`,
+        ms(r.join.joinAck.p99),
+        `${ms(worst((q) => q.fanout.raw.p50))} / ${ms(pooled(r, (q) => q.fanout.raw))}`,
+        `${ms(worst((q) => q.answers.ack.p50))} / ${ms(pooled(r, (q) => q.answers.ack))}`,
+        `${ms(worst((q) => q.reveal.raw.p50))} / ${ms(pooled(r, (q) => q.reveal.raw))}`,
+        ms(pooled(r, (q) => q.leaderboard.raw)),
+        r.reconnect ? `${r.reconnect.back}/${r.reconnect.dropped} (${ms(r.reconnect.timeToAllResyncedMs)})` : '–',
+        ms(r.end.raw.p99),
+        `${r.integrity.lost} / ${r.integrity.doubleCounted}`,
+        String(r.disconnects.total),
+        fmt(r.resources.rssPerStudentKb, 1),
+        r.resources.serverCpuTotalMs.map((x) => fmt(x / 1000, 1)).join(' + ') || '–',
+        fmt(r.resources.generatorCpuTotalMs / 1000, 1),
+        fmt(r.noise.otherCores, 2),
+      ].join(' | ')} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/**
+ * How the server's cost grows with N: server CPU per student (µs) in each kind of phase,
+ * summed over the server processes and averaged over the questions. Flat = O(1) per
+ * student (O(N) per phase); growing linearly with N = O(N) per student (O(N²) per phase).
+ */
+export function formatScalingMarkdown(results: BenchResult[]): string {
+  const kinds: [string, RegExp][] = [
+    ['join storm', /^join$/],
+    ['question fan-out', /fan-out$/],
+    ['answer burst', /answers$/],
+    ['close', /close$/],
+    ['reveal', /reveal$/],
+    ['leaderboard', /leaderboard$/],
+    ['reconnect storm', /^reconnect storm$/],
+    ['end', /^end$/],
+  ];
+  const head = ['run', ...kinds.map(([k]) => k)];
+  const lines = [`| server CPU per student (µs) | ${head.slice(1).join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const r of results) {
+    const cells = kinds.map(([, re]) => {
+      const phases = r.resources.phases.filter((p) => re.test(p.phase));
+      if (!phases.length || !r.students) return '–';
+      const cpu = phases.reduce((s, p) => s + p.servers.reduce((t, x) => t + x.cpuMs, 0), 0) / phases.length;
+      return fmt((cpu * 1000) / r.students, 0);
+    });
+    lines.push(`| ${r.label} | ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
 }

@@ -9,6 +9,7 @@
  *   close, reveal, leaderboard → end → results export (lost / double-counted) → broadcast cost.
  */
 import { Bank, type DisplayView } from '@quizroom/shared';
+import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { io as ioClient, type Socket } from 'socket.io-client';
@@ -27,7 +28,7 @@ import {
   stopChild,
   type ServerProc,
 } from './infra.ts';
-import { sampleProc, type ProcSample } from './procstat.ts';
+import { machineBusyMs, sampleProc, waitQuiet, type ProcSample } from './procstat.ts';
 import { round, summarize, type Summary } from './stats.ts';
 import type { StudentSpec, ViewInfo } from './students.ts';
 import type { AnswerFact, JoinFact, ReconnectFact, StudentReport, WaitFact } from './worker.ts';
@@ -58,9 +59,21 @@ export interface BenchOptions {
   joinWindow: number;
   /** The answer burst is spread over this many ms. */
   answerSpreadMs: number;
+  /**
+   * Pause before each host command and each answer burst, like an instructor between clicks:
+   * the server finishes the previous phase's tail work (host/display refreshes, Redis adapter
+   * traffic) instead of it landing in the next measurement.
+   */
+  thinkMs: number;
   reconnect: boolean;
   /** Pass --cpu-prof to the server processes (profiles in /tmp/qr-prof). */
   profile: boolean;
+  /** Keep the server's per-IP join limit (every bench student shares 127.0.0.1: it throttles the join storm). */
+  keepJoinLimit: boolean;
+  /** Longest wait of any phase (0 = 30 s + 20 ms per student). */
+  phaseTimeoutMs: number;
+  /** Before starting, wait up to this long for the machine to be quiet (other jobs spoil the figures). */
+  waitQuietMs: number;
   /** K of the broadcast-cost micro-benchmark (0 = skip). */
   broadcastK: number;
   broadcastRounds: number;
@@ -81,14 +94,20 @@ export const defaultOptions: BenchOptions = {
   probes: 5,
   joinWindow: 256,
   answerSpreadMs: 1000,
+  thinkMs: 1000,
   reconnect: true,
   profile: false,
+  keepJoinLimit: false,
+  waitQuietMs: 0,
+  phaseTimeoutMs: 0,
   broadcastK: 0,
   broadcastRounds: 30,
   log: () => undefined,
 };
 
 export interface Latency {
+  /** The host's command was acked after this long (ms; the slowest room): the server finished the command, broadcast included. */
+  hostAckMs: number | null;
   /** Raw students (ms). */
   raw: Summary;
   /** socket.io-client probes (ms). */
@@ -99,6 +118,9 @@ export interface Latency {
 
 export interface PhaseResources {
   phase: string;
+  /** On the shared clock (CLOCK_MONOTONIC, ms): the window of the phase, e.g. to cut a CPU profile. */
+  startMs: number;
+  endMs: number;
   wallMs: number;
   servers: { pid: number; cpuMs: number; rssKb: number }[];
   redis: { cpuMs: number; rssKb: number } | null;
@@ -106,6 +128,8 @@ export interface PhaseResources {
   generatorCpuMs: number;
   workers: { pid: number; cpuMs: number; loopDelayP99Ms: number | null }[];
   orchestratorCpuMs: number;
+  /** CPU used on the machine by anything but the bench's own processes (other jobs: noise). */
+  otherCpuMs: number;
 }
 
 export interface QuestionResult {
@@ -122,6 +146,8 @@ export interface QuestionResult {
     probeAck: Summary;
     /** First send → last ack (ms). */
     burstMs: number | null;
+    /** Per 100 ms of send time: answers sent, and their ack latency (shows queueing in the server). */
+    timeline: { atMs: number; sent: number; ackP50: number | null; ackMax: number | null }[];
   };
   close: Latency;
   reveal: Latency & { rankMissing: number; resultWrong: number; notOwnView: number };
@@ -134,7 +160,9 @@ export interface BenchResult {
   label: string;
   startedAt: string;
   options: Omit<BenchOptions, 'log' | 'password'>;
-  machine: { cpus: number; cpuModel: string; memTotalGiB: number; node: string; kernel: string };
+  machine: { cpus: number; cpuModel: string; memTotalGiB: number; node: string; kernel: string; loadAvgAtStart: number[] };
+  /** CPU used by other jobs on the machine during the run, and how long the bench waited for quiet first. */
+  noise: { otherCpuMs: number; otherCores: number; waitedForQuietMs: number; busyCoresAtStart: number | null };
   store: string;
   servers: { pid: number | null; url: string }[];
   workers: { pid: number; students: number; kind: 'raw' | 'probe'; clockOffsetMs: number; clockRttMs: number }[];
@@ -179,7 +207,7 @@ export interface BenchResult {
     missingPlayers: number;
     displayAnsweredMismatch: number;
   };
-  disconnects: { total: number; raw: number; probes: number; recovered: number; notConnectedAtEnd: number; samples: string[] };
+  disconnects: { total: number; raw: number; probes: number; recovered: number; notConnectedAtEnd: number; samples: string[]; byPhase: Record<string, number> };
   parseChecks: { checked: number; mismatches: number };
   resources: {
     phases: PhaseResources[];
@@ -200,7 +228,23 @@ export interface BenchResult {
 
 // ------------------------------------------------------------------ helpers
 
-const QUESTION_SECONDS = 60;
+/** The longest a bank allows: the deadline never closes a question in the middle of a slow phase. */
+const QUESTION_SECONDS = 900;
+
+/**
+ * Nicknames the profanity filter can never refuse: digits read as letters there ("s2455"
+ * is "ssass"), so the index is written with consonants only.
+ */
+export function benchNickname(idx: number, probe: boolean): string {
+  const alphabet = 'bcdfghjkmnpqrvwxz';
+  let n = idx;
+  let code = '';
+  do {
+    code = alphabet[n % alphabet.length] + code;
+    n = Math.floor(n / alphabet.length);
+  } while (n > 0);
+  return `${probe ? 'probe' : 'student'} ${code}`;
+}
 
 /** A bank of single-choice questions of 60 s (the deadline never interferes); choice 1 is correct. */
 export function benchBank(questions: number): Bank {
@@ -322,6 +366,7 @@ function machine(): BenchResult['machine'] {
     memTotalGiB: round(os.totalmem() / 2 ** 30, 1),
     node: process.version,
     kernel: `${os.type()} ${os.release()}`,
+    loadAvgAtStart: os.loadavg().map((x) => round(x, 2)),
   };
 }
 
@@ -346,7 +391,7 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
   const log = o.log;
   const t0 = now();
   // Every phase waits at most this long (it grows with the room).
-  const phaseTimeout = 20_000 + students * 8;
+  const phaseTimeout = o.phaseTimeoutMs > 0 ? o.phaseTimeoutMs : 30_000 + students * 20;
 
   const { log: _log, password: _pw, ...shownOptions } = o;
   const result: BenchResult = {
@@ -354,6 +399,7 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
     startedAt: new Date().toISOString(),
     options: shownOptions,
     machine: machine(),
+    noise: { otherCpuMs: 0, otherCores: 0, waitedForQuietMs: 0, busyCoresAtStart: null },
     store: o.url ? 'unknown' : o.store,
     servers: [],
     workers: [],
@@ -362,12 +408,12 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
     join: { attempted: 0, admitted: 0, failed: {}, timeToAllAdmittedMs: null, connect: summarize([]), joinAck: summarize([]), admit: summarize([]), probeJoinAck: summarize([]) },
     questions: [],
     reconnect: null,
-    end: { raw: summarize([]), probes: summarize([]), missing: 0 },
+    end: { hostAckMs: null, raw: summarize([]), probes: summarize([]), missing: 0 },
     integrity: {
       sent: 0, acked: 0, stored: 0, lost: 0, doubleCounted: 0, storedUnacked: 0, refused: 0, unacked: 0,
       playersAdmitted: 0, playersExported: 0, phantomPlayers: 0, missingPlayers: 0, displayAnsweredMismatch: 0,
     },
-    disconnects: { total: 0, raw: 0, probes: 0, recovered: 0, notConnectedAtEnd: 0, samples: [] },
+    disconnects: { total: 0, raw: 0, probes: 0, recovered: 0, notConnectedAtEnd: 0, samples: [], byPhase: {} },
     parseChecks: { checked: 0, mismatches: 0 },
     resources: {
       phases: [], rssPerStudentKb: null, heapPerStudentKb: null, serverRssAfterJoinKb: [], serverPeakRssKb: [], serverCpuTotalMs: [],
@@ -388,6 +434,13 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
 
   try {
     // ---------------------------------------------------------------- setup
+    if (o.waitQuietMs > 0) {
+      log('waiting for the machine to be quiet…');
+      const q = await waitQuiet(o.waitQuietMs);
+      result.noise.waitedForQuietMs = q.waitedMs;
+      result.noise.busyCoresAtStart = q.busyCores;
+      log(`  busy cores ${q.busyCores} after ${Math.round(q.waitedMs / 1000)} s`);
+    }
     let urls: string[];
     let serverPids: (number | null)[];
     if (o.url) {
@@ -400,9 +453,12 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
         log('starting redis-server…');
         redis = await startRedisServer();
         redisPid = findRedisPid(redis.port);
+        // On SIGINT the finally below never runs: the server is killed by its own exit hook, its data dir here.
+        const dir = redis.dir;
+        process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
       }
       log(`starting ${o.processes} server process${o.processes > 1 ? 'es' : ''} (${o.store})…`);
-      for (let i = 0; i < o.processes; i++) servers.push(await spawnServer({ password: o.password, profile: o.profile, ...(redis ? { redisUrl: redis.url } : {}) }));
+      for (let i = 0; i < o.processes; i++) servers.push(await spawnServer({ password: o.password, profile: o.profile, keepJoinLimit: o.keepJoinLimit, ...(redis ? { redisUrl: redis.url } : {}) }));
       urls = servers.map((s) => s.url);
       serverPids = servers.map((s) => s.pid);
       result.store = servers[0]!.store;
@@ -432,7 +488,7 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
       room: Math.floor(idx / perRoom),
       url: urls[idx % urls.length]!,
       code: rooms[Math.floor(idx / perRoom)]!.code,
-      nickname: probeIdx.has(idx) ? `probe ${idx}` : `s${idx}`,
+      nickname: benchNickname(idx, probeIdx.has(idx)),
     }));
     const rawSpecs = specs.filter((s) => !probeIdx.has(s.idx));
     const probeSpecs = specs.filter((s) => probeIdx.has(s.idx));
@@ -459,6 +515,7 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
         redis: redisPid ? sampleProc(redisPid) : null,
         workers: all.map((w) => sampleProc(w.pid)),
         main: process.cpuUsage(),
+        machine: machineBusyMs(),
         t: now(),
       });
       const a = sample();
@@ -471,18 +528,27 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
         const workerRows = all.map((w, i) => ({ pid: w.pid, cpuMs: d(a.workers[i]!, b.workers[i]!), loopDelayP99Ms: w.lastStats ? round(w.lastStats.loopDelayP99Ms, 1) : null }));
         const gen = workerRows.reduce((s, w) => s + w.cpuMs, 0) + mainMs;
         cpuTotals.generator += gen;
+        const ours = gen + serverPids.reduce<number>((sum, _, i) => sum + d(a.servers[i] ?? null, b.servers[i] ?? null), 0) + d(a.redis, b.redis);
         result.resources.phases.push({
           phase: name,
+          startMs: round(a.t, 3),
+          endMs: round(b.t, 3),
           wallMs: round(b.t - a.t),
           servers: serverPids.flatMap((pid, i) => (pid && b.servers[i] ? [{ pid, cpuMs: round(d(a.servers[i]!, b.servers[i]!)), rssKb: b.servers[i]!.rssKb }] : [])),
           redis: b.redis ? { cpuMs: round(d(a.redis, b.redis)), rssKb: b.redis.rssKb } : null,
           generatorCpuMs: round(gen),
           workers: workerRows,
           orchestratorCpuMs: round(mainMs),
+          otherCpuMs: round(Math.max(0, b.machine - a.machine - ours)),
         });
       }
     };
-    const serverMem = async () => Promise.all(servers.map((s) => s.memory(true)));
+    /** Two full GCs apart, so that what the first freed has been given back before RSS is read. */
+    const serverMem = async () => {
+      await Promise.all(servers.map((s) => s.memory(true)));
+      await sleep(300);
+      return Promise.all(servers.map((s) => s.memory(true)));
+    };
 
     // ---------------------------------------------------------------- join storm
     const memBefore = servers.length ? await serverMem() : [];
@@ -518,16 +584,18 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
       result.resources.serverRssAfterJoinKb = rssAfter.map((x) => x ?? 0);
       const perProcess = students / servers.length;
       const rssDelta = rssAfter.map((x, i) => (x ?? 0) - (rssBefore[i] ?? 0));
-      result.resources.rssPerStudentKb = round(Math.max(...rssDelta) / perProcess, 1);
-      result.resources.heapPerStudentKb = round(Math.max(...memAfter.map((m, i) => m.heapUsed - memBefore[i]!.heapUsed)) / 1024 / perProcess, 1);
+      // Below ~1,000 students per process the RSS delta drowns in allocator and GC noise.
+      if (perProcess >= 250) result.resources.heapPerStudentKb = round(Math.max(...memAfter.map((m, i) => m.heapUsed - memBefore[i]!.heapUsed)) / 1024 / perProcess, 1);
+      if (perProcess >= 900) result.resources.rssPerStudentKb = round(Math.max(...rssDelta) / perProcess, 1);
     }
 
     // ---------------------------------------------------------------- the game
     const acked = new Map<string, Set<string>>(); // questionId → playerIds acked ok
     const answerFacts = new Map<string, AnswerFact[]>();
-    const latency = (facts: WaitFact[], sentAt: (room: number) => number): Latency => {
+    const latency = (facts: WaitFact[], sentAt: (room: number) => number, acks: HostAck[]): Latency => {
       const ok = facts.filter((f) => f.t !== null);
       return {
+        hostAckMs: round(Math.max(...acks.map((a) => a.ackAt - a.sentAt))),
         raw: summarize(ok.filter((f) => !isProbe(f.idx)).map((f) => f.t! - sentAt(roomOf(f.idx)))),
         probes: summarize(ok.filter((f) => isProbe(f.idx)).map((f) => f.t! - sentAt(roomOf(f.idx)))),
         missing: facts.length - ok.length,
@@ -536,129 +604,152 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
     const waitAll = async (key: string): Promise<WaitFact[]> =>
       (await Promise.all(all.map((w) => w.call<WaitFact[]>({ type: 'wait', key, timeoutMs: phaseTimeout }, phaseTimeout + 30_000)))).flat();
     /** The host of every room sends `event` (back to back); every room must land on the same step. */
-    const hostAll = async (event: string): Promise<{ step: number; sentAt: number[] }> => {
+    const hostAll = async (event: string): Promise<{ step: number; sentAt: number[]; acks: HostAck[] }> => {
       const acks = await Promise.all(rooms.map((r) => hostCommand(r, event, phaseTimeout)));
       const steps = new Set(acks.map((a) => a.step));
       if (steps.size !== 1) throw new Error(`rooms disagree on the step after ${event}: ${[...steps].join(', ')}`);
-      return { step: acks[0]!.step, sentAt: acks.map((a) => a.sentAt) };
+      return { step: acks[0]!.step, sentAt: acks.map((a) => a.sentAt), acks };
     };
 
-    for (let q = 0; q < o.questions; q++) {
-      const questionId = bank.questions[q]!.id;
-      log(`question ${q + 1}/${o.questions}: fan-out…`);
-      const opened = await phase(`q${q + 1} fan-out`, async () => {
-        const cmd = await hostAll(q === 0 ? 'game:start' : 'question:next');
-        return { ...cmd, facts: await waitAll(`o:${cmd.step}`) };
-      });
-      const fanout = latency(opened.facts, (r) => opened.sentAt[r]!);
-
-      log(`  answer burst (${o.answerSpreadMs} ms)…`);
-      const startAt = now() + 100;
-      const facts = await phase(`q${q + 1} answers`, async () => {
-        const ackTimeout = phaseTimeout;
-        return (
-          await Promise.all(
-            all.map((w) =>
-              w.call<AnswerFact[]>({ type: 'answer', questionId, questionIndex: q, startAt, spreadMs: o.answerSpreadMs, timeoutMs: ackTimeout }, o.answerSpreadMs + ackTimeout + 30_000),
-            ),
-          )
-        ).flat();
-      });
-      answerFacts.set(questionId, facts);
-      const okFacts = facts.filter((f) => f.ok);
-      acked.set(questionId, new Set(okFacts.map((f) => f.playerId!)));
-      const sentFacts = facts.filter((f) => f.sent);
-      const firstSend = Math.min(...sentFacts.map((f) => f.sentAt!));
-      const answers: QuestionResult['answers'] = {
-        sent: sentFacts.length,
-        acked: okFacts.length,
-        refused: count(facts, (f) => (f.sent && !f.ok && f.ackAt !== null ? f.code ?? 'UNKNOWN' : null)),
-        unacked: facts.filter((f) => f.sent && f.ackAt === null).length,
-        ack: summarize(okFacts.filter((f) => !isProbe(f.idx)).map((f) => f.ackAt! - f.sentAt!)),
-        probeAck: summarize(okFacts.filter((f) => isProbe(f.idx)).map((f) => f.ackAt! - f.sentAt!)),
-        burstMs: okFacts.length ? round(Math.max(...okFacts.map((f) => f.ackAt!)) - firstSend) : null,
-      };
-
-      if (o.reconnect && (q === 1 || o.questions === 1)) {
-        log('  reconnect storm…');
-        const back = await phase('reconnect storm', async () => {
-          const perWorker = Math.max(1, Math.ceil(o.joinWindow / workerCount));
-          return (await Promise.all(all.map((w) => w.call<ReconnectFact[]>({ type: 'reconnect', window: w === probeWorker ? probes : perWorker, timeoutMs: phaseTimeout }, phaseTimeout + 30_000)))).flat();
+    // A failure in the game is recorded, and what was measured so far is still read back and reported.
+    try {
+      for (let q = 0; q < o.questions; q++) {
+        const questionId = bank.questions[q]!.id;
+        log(`question ${q + 1}/${o.questions}: fan-out…`);
+        await sleep(o.thinkMs);
+        const opened = await phase(`q${q + 1} fan-out`, async () => {
+          const cmd = await hostAll(q === 0 ? 'game:start' : 'question:next');
+          return { ...cmd, facts: await waitAll(`o:${cmd.step}`) };
         });
-        const okBack = back.filter((f) => f.ok);
-        const answeredNow = acked.get(questionId)!;
-        const dropStart = Math.min(...back.map((f) => f.dropAt));
-        result.reconnect = {
-          dropped: back.length,
-          back: okBack.length,
-          failed: count(back, (f) => (f.ok ? null : (f.error ?? 'UNKNOWN').slice(0, 60))),
-          samePlayer: okBack.filter((f) => f.info?.pidOk).length,
-          answerKept: okBack.filter((f) => answeredNow.has(admittedIds.get(f.idx) ?? '') && f.info?.hasMyAnswer && f.info.phase === 'open').length,
-          answerExpected: back.filter((f) => answeredNow.has(admittedIds.get(f.idx) ?? '')).length,
-          timeToAllResyncedMs: okBack.length ? round(Math.max(...okBack.map((f) => f.resyncAt!)) - dropStart) : null,
-          resync: summarize(okBack.filter((f) => !isProbe(f.idx)).map((f) => f.resyncAt! - f.dropAt)),
-          probeResync: summarize(okBack.filter((f) => isProbe(f.idx)).map((f) => f.resyncAt! - f.dropAt)),
+        const fanout = latency(opened.facts, (r) => opened.sentAt[r]!, opened.acks);
+
+        log(`  answer burst (${o.answerSpreadMs} ms)…`);
+        await sleep(o.thinkMs);
+        const startAt = now() + 100;
+        const facts = await phase(`q${q + 1} answers`, async () => {
+          const ackTimeout = phaseTimeout;
+          return (
+            await Promise.all(
+              all.map((w) =>
+                w.call<AnswerFact[]>({ type: 'answer', questionId, questionIndex: q, startAt, spreadMs: o.answerSpreadMs, timeoutMs: ackTimeout }, o.answerSpreadMs + ackTimeout + 30_000),
+              ),
+            )
+          ).flat();
+        });
+        answerFacts.set(questionId, facts);
+        const okFacts = facts.filter((f) => f.ok);
+        acked.set(questionId, new Set(okFacts.map((f) => f.playerId!)));
+        const sentFacts = facts.filter((f) => f.sent);
+        const firstSend = Math.min(...sentFacts.map((f) => f.sentAt!));
+        const answers: QuestionResult['answers'] = {
+          sent: sentFacts.length,
+          acked: okFacts.length,
+          refused: count(facts, (f) => (f.sent && !f.ok && f.ackAt !== null ? f.code ?? 'UNKNOWN' : null)),
+          unacked: facts.filter((f) => f.sent && f.ackAt === null).length,
+          ack: summarize(okFacts.filter((f) => !isProbe(f.idx)).map((f) => f.ackAt! - f.sentAt!)),
+          probeAck: summarize(okFacts.filter((f) => isProbe(f.idx)).map((f) => f.ackAt! - f.sentAt!)),
+          burstMs: okFacts.length ? round(Math.max(...okFacts.map((f) => f.ackAt!)) - firstSend) : null,
+          timeline: [],
         };
-        log(`  ${okBack.length}/${back.length} back in ${result.reconnect.timeToAllResyncedMs} ms`);
+        for (const f of sentFacts) {
+          const b = Math.floor((f.sentAt! - firstSend) / 100);
+          (answers.timeline[b] ??= { atMs: b * 100, sent: 0, ackP50: null, ackMax: null }).sent++;
+        }
+        answers.timeline = answers.timeline.filter(Boolean).map((bucket) => {
+          const lat = okFacts.filter((f) => Math.floor((f.sentAt! - firstSend) / 100) * 100 === bucket.atMs).map((f) => f.ackAt! - f.sentAt!);
+          const s = summarize(lat);
+          return { ...bucket, ackP50: s.p50, ackMax: s.max };
+        });
+
+        if (o.reconnect && (q === 1 || o.questions === 1)) {
+          log('  reconnect storm…');
+          await sleep(o.thinkMs);
+          const back = await phase('reconnect storm', async () => {
+            const perWorker = Math.max(1, Math.ceil(o.joinWindow / workerCount));
+            return (await Promise.all(all.map((w) => w.call<ReconnectFact[]>({ type: 'reconnect', window: w === probeWorker ? probes : perWorker, timeoutMs: phaseTimeout }, phaseTimeout + 30_000)))).flat();
+          });
+          const okBack = back.filter((f) => f.ok);
+          const answeredNow = acked.get(questionId)!;
+          const dropStart = Math.min(...back.map((f) => f.dropAt));
+          result.reconnect = {
+            dropped: back.length,
+            back: okBack.length,
+            failed: count(back, (f) => (f.ok ? null : (f.error ?? 'UNKNOWN').slice(0, 60))),
+            samePlayer: okBack.filter((f) => f.info?.pidOk).length,
+            answerKept: okBack.filter((f) => answeredNow.has(admittedIds.get(f.idx) ?? '') && f.info?.hasMyAnswer && f.info.phase === 'open').length,
+            answerExpected: back.filter((f) => answeredNow.has(admittedIds.get(f.idx) ?? '')).length,
+            timeToAllResyncedMs: okBack.length ? round(Math.max(...okBack.map((f) => f.resyncAt!)) - dropStart) : null,
+            resync: summarize(okBack.filter((f) => !isProbe(f.idx)).map((f) => f.resyncAt! - f.dropAt)),
+            probeResync: summarize(okBack.filter((f) => isProbe(f.idx)).map((f) => f.resyncAt! - f.dropAt)),
+          };
+          log(`  ${okBack.length}/${back.length} back in ${result.reconnect.timeToAllResyncedMs} ms`);
+        }
+
+        log('  close, reveal, leaderboard…');
+        await sleep(o.thinkMs);
+        const closed = await phase(`q${q + 1} close`, async () => {
+          const cmd = await hostAll('question:close');
+          return { ...cmd, facts: await waitAll(`v:closed:${cmd.step}`) };
+        });
+        const displayAnswered = rooms.map((r) => {
+          const roomAcked = okFacts.filter((f) => roomOf(f.idx) === r.index).length;
+          return { room: r.index, shown: r.displayViews.get(`closed:${closed.step}`)?.answered ?? null, acked: roomAcked };
+        });
+        await sleep(o.thinkMs);
+        const revealed = await phase(`q${q + 1} reveal`, async () => {
+          const cmd = await hostAll('question:reveal');
+          return { ...cmd, facts: await waitAll(`v:reveal:${cmd.step}`) };
+        });
+        const revealInfo = (f: WaitFact): ViewInfo | null => f.info;
+        await sleep(o.thinkMs);
+        const board = await phase(`q${q + 1} leaderboard`, async () => {
+          const cmd = await hostAll('game:leaderboard');
+          const facts = await waitAll(`v:leaderboard:${cmd.step}`);
+          // The display's top 10 (it may trail the students by a moment).
+          const deadline = now() + phaseTimeout;
+          while (now() < deadline && !rooms.every((r) => r.displayViews.has(`leaderboard:${cmd.step}`))) await sleep(5);
+          return { ...cmd, facts };
+        });
+        result.questions.push({
+          index: q + 1,
+          questionId,
+          step: opened.step,
+          fanout,
+          answers,
+          close: latency(closed.facts, (r) => closed.sentAt[r]!, closed.acks),
+          reveal: {
+            ...latency(revealed.facts, (r) => revealed.sentAt[r]!, revealed.acks),
+            rankMissing: revealed.facts.filter((f) => f.t !== null && revealInfo(f)?.rank === null).length,
+            resultWrong: revealed.facts.filter((f) => f.t !== null && revealInfo(f)?.answered !== acked.get(questionId)!.has(admittedIds.get(f.idx) ?? '')).length,
+            notOwnView: revealed.facts.filter((f) => f.t !== null && !revealInfo(f)?.pidOk).length,
+          },
+          leaderboard: {
+            ...latency(board.facts, (r) => board.sentAt[r]!, board.acks),
+            displayMs: rooms.map((r) => {
+              const v = r.displayViews.get(`leaderboard:${board.step}`);
+              return v ? round(v.t - board.sentAt[r.index]!) : NaN;
+            }),
+            displayTop: rooms.map((r) => r.displayViews.get(`leaderboard:${board.step}`)?.leaderboard ?? 0),
+          },
+          displayAnswered,
+        });
+        const last = result.questions[result.questions.length - 1]!;
+        log(
+          `  fan-out p99 ${last.fanout.raw.p99} ms, ack p99 ${last.answers.ack.p99} ms (${last.answers.acked}/${last.answers.sent}), reveal p99 ${last.reveal.raw.p99} ms`,
+        );
       }
 
-      log('  close, reveal, leaderboard…');
-      const closed = await phase(`q${q + 1} close`, async () => {
-        const cmd = await hostAll('question:close');
-        return { ...cmd, facts: await waitAll(`v:closed:${cmd.step}`) };
+      log('end of game…');
+      await sleep(o.thinkMs);
+      const ended = await phase('end', async () => {
+        const cmd = await hostAll('game:end');
+        return { ...cmd, facts: await waitAll(`v:finished:${cmd.step}`) };
       });
-      const displayAnswered = rooms.map((r) => {
-        const roomAcked = okFacts.filter((f) => roomOf(f.idx) === r.index).length;
-        return { room: r.index, shown: r.displayViews.get(`closed:${closed.step}`)?.answered ?? null, acked: roomAcked };
-      });
-      const revealed = await phase(`q${q + 1} reveal`, async () => {
-        const cmd = await hostAll('question:reveal');
-        return { ...cmd, facts: await waitAll(`v:reveal:${cmd.step}`) };
-      });
-      const revealInfo = (f: WaitFact): ViewInfo | null => f.info;
-      const board = await phase(`q${q + 1} leaderboard`, async () => {
-        const cmd = await hostAll('game:leaderboard');
-        const facts = await waitAll(`v:leaderboard:${cmd.step}`);
-        // The display's top 10 (it may trail the students by a moment).
-        const deadline = now() + phaseTimeout;
-        while (now() < deadline && !rooms.every((r) => r.displayViews.has(`leaderboard:${cmd.step}`))) await sleep(5);
-        return { ...cmd, facts };
-      });
-      result.questions.push({
-        index: q + 1,
-        questionId,
-        step: opened.step,
-        fanout,
-        answers,
-        close: latency(closed.facts, (r) => closed.sentAt[r]!),
-        reveal: {
-          ...latency(revealed.facts, (r) => revealed.sentAt[r]!),
-          rankMissing: revealed.facts.filter((f) => f.t !== null && revealInfo(f)?.rank === null).length,
-          resultWrong: revealed.facts.filter((f) => f.t !== null && revealInfo(f)?.answered !== acked.get(questionId)!.has(admittedIds.get(f.idx) ?? '')).length,
-          notOwnView: revealed.facts.filter((f) => f.t !== null && !revealInfo(f)?.pidOk).length,
-        },
-        leaderboard: {
-          ...latency(board.facts, (r) => board.sentAt[r]!),
-          displayMs: rooms.map((r) => {
-            const v = r.displayViews.get(`leaderboard:${board.step}`);
-            return v ? round(v.t - board.sentAt[r.index]!) : NaN;
-          }),
-          displayTop: rooms.map((r) => r.displayViews.get(`leaderboard:${board.step}`)?.leaderboard ?? 0),
-        },
-        displayAnswered,
-      });
-      const last = result.questions[result.questions.length - 1]!;
-      log(
-        `  fan-out p99 ${last.fanout.raw.p99} ms, ack p99 ${last.answers.ack.p99} ms (${last.answers.acked}/${last.answers.sent}), reveal p99 ${last.reveal.raw.p99} ms`,
-      );
+      result.end = latency(ended.facts, (r) => ended.sentAt[r]!, ended.acks);
+    } catch (err) {
+      result.error = err instanceof Error ? err.message : String(err);
+      log(`ERROR: ${result.error} (reading back what was stored so far)`);
     }
-
-    log('end of game…');
-    const ended = await phase('end', async () => {
-      const cmd = await hostAll('game:end');
-      return { ...cmd, facts: await waitAll(`v:finished:${cmd.step}`) };
-    });
-    result.end = latency(ended.facts, (r) => ended.sentAt[r]!);
 
     // ---------------------------------------------------------------- integrity: read back from the store
     log('reading the results back from the store…');
@@ -717,13 +808,19 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
       d.recovered += r.reconnects;
       if (r.joined && !r.connected) d.notConnectedAtEnd++;
       if (r.disconnects > 0 && d.samples.length < 5) d.samples.push(`student ${r.idx}: ${r.lastError ?? 'closed'}`);
+      if (r.disconnects > 0 && r.lastDisconnectAt !== null) {
+        const p = result.resources.phases.find((x) => r.lastDisconnectAt! >= x.startMs && r.lastDisconnectAt! <= x.endMs);
+        const where = p?.phase ?? 'between phases';
+        d.byPhase[where] = (d.byPhase[where] ?? 0) + 1;
+      }
       result.parseChecks.checked += r.parseChecks;
       result.parseChecks.mismatches += r.parseMismatches;
     }
     d.total = d.raw + d.probes;
   } catch (err) {
-    result.error = err instanceof Error ? err.message : String(err);
-    log(`ERROR: ${result.error}`);
+    const message = err instanceof Error ? err.message : String(err);
+    result.error = result.error ? `${result.error}; then ${message}` : message;
+    log(`ERROR: ${message}`);
   } finally {
     // ---------------------------------------------------------------- teardown (always)
     for (const r of rooms) {
@@ -743,6 +840,9 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
       if (sample) result.resources.redisCpuTotalMs = round(sample.cpuMs);
     }
     result.resources.generatorCpuTotalMs = round(result.resources.phases.reduce((s, p) => s + p.generatorCpuMs, 0));
+    const phaseWall = result.resources.phases.reduce((s, p) => s + p.wallMs, 0);
+    result.noise.otherCpuMs = round(result.resources.phases.reduce((s, p) => s + p.otherCpuMs, 0));
+    result.noise.otherCores = phaseWall ? round(result.noise.otherCpuMs / phaseWall, 2) : 0;
     await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
     await redis?.stop().catch(() => undefined);
   }

@@ -2,6 +2,7 @@
 
 export interface Summary {
   count: number;
+  min: number | null;
   p50: number | null;
   p95: number | null;
   p99: number | null;
@@ -12,10 +13,10 @@ export interface Summary {
 /** Nearest-rank percentiles (p99 of 2,000 samples is the 1,980th smallest). */
 export function summarize(values: readonly number[]): Summary {
   const xs = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-  if (xs.length === 0) return { count: 0, p50: null, p95: null, p99: null, max: null, mean: null };
+  if (xs.length === 0) return { count: 0, min: null, p50: null, p95: null, p99: null, max: null, mean: null };
   const at = (p: number) => xs[Math.min(xs.length - 1, Math.max(0, Math.ceil((p / 100) * xs.length) - 1))]!;
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  return { count: xs.length, p50: round(at(50)), p95: round(at(95)), p99: round(at(99)), max: round(xs[xs.length - 1]!), mean: round(mean) };
+  return { count: xs.length, min: round(xs[0]!), p50: round(at(50)), p95: round(at(95)), p99: round(at(99)), max: round(xs[xs.length - 1]!), mean: round(mean) };
 }
 
 export function round(x: number, digits = 1): number {

@@ -84,6 +84,7 @@ export abstract class Student {
   parseChecks = 0;
   parseMismatches = 0;
   reconnects = 0;
+  lastDisconnectAt: number | null = null;
   private waiters: Waiter[] = [];
 
   constructor(readonly spec: StudentSpec) {}
@@ -137,6 +138,13 @@ export abstract class Student {
   }
 }
 
+/** Reconnects with backoff, like socket.io-client (bounded: 20 attempts). */
+function retryConnect(connect: () => Promise<void>, attempt = 0): void {
+  if (attempt >= 20) return;
+  const delay = Math.min(5000, 250 * 2 ** Math.min(attempt, 4)) * (0.5 + Math.random());
+  setTimeout(() => void connect().catch(() => retryConnect(connect, attempt + 1)), delay).unref();
+}
+
 /** Check one raw student in this many against a full JSON.parse of the same view. */
 const PARSE_CHECK_EVERY = 25;
 
@@ -185,15 +193,10 @@ export class RawStudent extends Student {
 
   /** An unexpected disconnect (already counted): come back as the same player, like a browser. */
   private recover(): void {
+    this.lastDisconnectAt = now();
     if (!this.token) return;
     this.reconnects++;
-    const retry = (attempt: number) => {
-      if (attempt > 20) return;
-      setTimeout(() => {
-        this.connect(10_000).catch(() => retry(attempt + 1));
-      }, 100 + Math.random() * 400).unref();
-    };
-    retry(0);
+    retryConnect(() => this.connect(30_000));
   }
 
   private onEvent(s: string, t: number): void {
@@ -245,8 +248,12 @@ export class ProbeStudent extends Student {
       socket.on('disconnect', (reason) => {
         if (this.intentional) return;
         this.disconnectCount++;
+        this.lastDisconnectAt = now();
         this.error = `disconnect: ${reason}`;
-        if (this.token) setTimeout(() => this.socket?.connect(), 200).unref();
+        if (this.token) {
+          this.reconnects++;
+          retryConnect(() => this.connect(30_000));
+        }
       });
     } else {
       this.socket.auth = this.auth;

@@ -62,6 +62,8 @@ export interface StudentReport {
   joined: boolean;
   connected: boolean;
   disconnects: number;
+  /** When the last unexpected disconnect happened (shared clock). */
+  lastDisconnectAt: number | null;
   reconnects: number;
   parseChecks: number;
   parseMismatches: number;
@@ -203,6 +205,7 @@ function report(): StudentReport[] {
     joined: s.joined,
     connected: s.connected,
     disconnects: s.disconnects,
+    lastDisconnectAt: s.lastDisconnectAt,
     reconnects: s.reconnects,
     parseChecks: s.parseChecks,
     parseMismatches: s.parseMismatches,

@@ -29,7 +29,7 @@ export interface CreatedSession {
   displayUrl: string;
 }
 
-export type OptionsForm = Required<Pick<SessionOptionsInput, 'scoring' | 'streak' | 'timeMultiplier' | 'allowLateJoin' | 'nicknamePolicy' | 'gradedPointsLive'>>;
+export type OptionsForm = Required<Pick<SessionOptionsInput, 'scoring' | 'streak' | 'timeMultiplier' | 'allowLateJoin' | 'nicknamePolicy' | 'profanityFilter' | 'gradedPointsLive'>>;
 
 export const DEFAULT_OPTIONS: OptionsForm = {
   scoring: 'speed',
@@ -37,6 +37,7 @@ export const DEFAULT_OPTIONS: OptionsForm = {
   timeMultiplier: 1,
   allowLateJoin: true,
   nicknamePolicy: 'free',
+  profanityFilter: true,
   gradedPointsLive: true,
 };
 

@@ -47,7 +47,7 @@ test('login, list banks, create a session and keep its host token', async () => 
   expect(created?.code).toBe('654321');
   expect(calls.at(-1)?.body).toEqual({
     bankId: 'vm',
-    options: { scoring: 'accuracy', streak: true, timeMultiplier: 1, allowLateJoin: true, nicknamePolicy: 'free', gradedPointsLive: true },
+    options: { scoring: 'accuracy', streak: true, timeMultiplier: 1, allowLateJoin: true, nicknamePolicy: 'free', profanityFilter: true, gradedPointsLive: true },
   });
   expect(JSON.parse(storage.getItem('quizroom:host:654321')!)).toMatchObject({ hostToken: 'h'.repeat(24), joinUrl: 'http://x/join/654321' });
   expect(c.savedSessions().map((s) => s.code)).toEqual(['654321']);

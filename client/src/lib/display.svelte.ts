@@ -33,6 +33,15 @@ export class DisplayState extends LiveConnection {
     });
   }
 
+  protected async heartbeat(socket: QuizSocket, timeoutMs: number): Promise<boolean> {
+    const ack = await request(socket, 'display:sync', {}, timeoutMs);
+    if (ack.ok && this.socket === socket) {
+      this.syncClock(ack.data.serverNow);
+      this.view = ack.data;
+    }
+    return ack.ok || ack.error.code !== 'UNAVAILABLE';
+  }
+
   get phase() {
     return this.view?.phase ?? null;
   }

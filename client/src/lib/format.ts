@@ -89,11 +89,3 @@ export function isCorrectOption(s: Solution | null | undefined, i: number): bool
   if (s.type === 'truefalse') return (i === 0) === s.answer;
   return false;
 }
-
-/** Friendly generated nicknames (offered on the join page; the server has the final word). */
-const ADJECTIVES = ['Swift', 'Clever', 'Brave', 'Calm', 'Bright', 'Curious', 'Lucky', 'Sunny', 'Quiet', 'Bold', 'Witty', 'Keen'];
-const ANIMALS = ['Otter', 'Falcon', 'Panda', 'Koala', 'Lynx', 'Heron', 'Gecko', 'Badger', 'Dolphin', 'Fox', 'Owl', 'Tiger'];
-export function suggestNickname(random: () => number = Math.random): string {
-  const pick = <T,>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
-  return `${pick(ADJECTIVES)} ${pick(ANIMALS)}`;
-}

@@ -198,6 +198,12 @@ export class HostState extends LiveConnection {
     });
   }
 
+  protected async heartbeat(socket: QuizSocket, timeoutMs: number): Promise<boolean> {
+    const ack = await request(socket, 'host:sync', {}, timeoutMs);
+    if (ack.ok && this.socket === socket) this.#applyView(ack.data);
+    return ack.ok || ack.error.code !== 'UNAVAILABLE';
+  }
+
   protected override onConnected(): void {
     this.error = null;
     void this.loadGrading();

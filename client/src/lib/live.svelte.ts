@@ -15,7 +15,12 @@ export interface LiveOptions {
   /** Timer hooks, replaceable in tests. */
   setTimeout?: (fn: () => void, ms: number) => unknown;
   clearTimeout?: (id: unknown) => void;
+  /** Where to listen for `online` / `visibilitychange` (default: the browser's window). */
+  events?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'> | null;
 }
+
+/** How long a liveness probe may take before the connection is considered dead. */
+export const PROBE_TIMEOUT_MS = 4000;
 
 /** Error codes a refused handshake may carry that are worth retrying rather than giving up. */
 const RETRYABLE = new Set(['UNAVAILABLE', 'RATE_LIMITED', 'INTERNAL']);
@@ -42,6 +47,11 @@ export abstract class LiveConnection {
   #retryTimer: unknown = null;
   #retryAfterMs: number | null = null;
   #attempts = 0;
+  readonly #events: Pick<EventTarget, 'addEventListener' | 'removeEventListener'> | null;
+  readonly #wake = () => {
+    if (typeof document !== 'undefined' && document.visibilityState === 'hidden') return;
+    void this.probe();
+  };
 
   constructor(opts: LiveOptions = {}) {
     this.socketFactory = opts.socketFactory ?? createSocket;
@@ -49,6 +59,47 @@ export abstract class LiveConnection {
     this.clock = new Clock(this.#now);
     this.#setTimeout = opts.setTimeout ?? ((fn, ms) => globalThis.setTimeout(fn, ms));
     this.#clearTimeout = opts.clearTimeout ?? ((id) => globalThis.clearTimeout(id as ReturnType<typeof setTimeout>));
+    // A phone that wakes up or gets its network back often holds a dead WebSocket that
+    // Socket.IO would only notice after its ping timeout: check at once instead.
+    this.#events = opts.events !== undefined ? opts.events : typeof window !== 'undefined' ? window : null;
+    this.#events?.addEventListener('online', this.#wake);
+    this.#events?.addEventListener('visibilitychange', this.#wake);
+    this.#events?.addEventListener('pageshow', this.#wake);
+  }
+
+  protected later(fn: () => void, ms: number): unknown {
+    return this.#setTimeout(fn, ms);
+  }
+  protected cancel(id: unknown): void {
+    if (id !== null && id !== undefined) this.#clearTimeout(id);
+  }
+
+  /** A cheap acknowledged request (the role's `…:sync`); resolves false when it failed or timed out. */
+  protected abstract heartbeat(socket: QuizSocket, timeoutMs: number): Promise<boolean>;
+
+  /**
+   * Is the connection really alive? Reconnects at once when it is down, and forces a fresh
+   * connection when an acknowledged request gets no answer in time.
+   */
+  async probe(): Promise<void> {
+    const socket = this.socket;
+    if (!socket || this.isTerminated()) return;
+    if (!socket.connected) {
+      // Skip the remaining reconnection back-off: the network is (probably) back now.
+      if (this.connection !== 'offline' || !this.refused) this.reconnectNow();
+      return;
+    }
+    const alive = await this.heartbeat(socket, PROBE_TIMEOUT_MS);
+    if (!alive && this.socket === socket && socket.connected) this.reconnectNow();
+  }
+
+  /** Drop the current transport and connect again (same socket, same auth). */
+  protected reconnectNow(): void {
+    const socket = this.socket;
+    if (!socket) return;
+    socket.disconnect();
+    this.connection = 'reconnecting';
+    socket.connect();
   }
 
   /** Server time now, reactive (ticks while a template reads it). */
@@ -98,7 +149,7 @@ export abstract class LiveConnection {
       }
       // A refused handshake (middleware error): retry only if the server says it is transient.
       const code = err.data?.code;
-      if (code && RETRYABLE.has(code)) {
+      if (code && RETRYABLE.has(code) && this.retryRefusal(code)) {
         this.connection = 'reconnecting';
         this.#scheduleReconnect(Math.min(1000 * 2 ** this.#attempts++, 15_000));
         return;
@@ -143,7 +194,7 @@ export abstract class LiveConnection {
 
   /** Retry now (the "Try again" button of an offline banner). */
   retry(): void {
-    if (this.socket && !this.socket.connected) {
+    if (this.socket && !this.socket.connected && !this.isTerminated()) {
       this.connection = 'reconnecting';
       this.socket.connect();
     }
@@ -151,6 +202,9 @@ export abstract class LiveConnection {
 
   /** Stop everything (component teardown). */
   destroy(): void {
+    this.#events?.removeEventListener('online', this.#wake);
+    this.#events?.removeEventListener('visibilitychange', this.#wake);
+    this.#events?.removeEventListener('pageshow', this.#wake);
     this.closeSocket();
   }
 
@@ -158,6 +212,10 @@ export abstract class LiveConnection {
   protected onConnected(): void {}
   protected onRefused(_code: string | null, message: string): void {
     this.refused = message;
+  }
+  /** May a refused handshake with this (transient) error code be retried automatically? */
+  protected retryRefusal(_code: string): boolean {
+    return true;
   }
   /** True when the session is over for this client (kicked…): do not reconnect. */
   protected isTerminated(): boolean {

@@ -32,6 +32,9 @@ interface PendingAnswer {
   resent: boolean;
 }
 
+/** Reconnect when an answer has had no ack for this long on a connection that looks alive. */
+export const ANSWER_WATCHDOG_MS = 5000;
+
 /** Error codes after which a (re)submission cannot succeed: show the message, stop trying. */
 const FINAL_ANSWER_ERRORS = new Set(['TOO_LATE', 'WRONG_QUESTION', 'BAD_PHASE', 'INVALID_ANSWER', 'KICKED', 'NOT_FOUND', 'BAD_REQUEST', 'FORBIDDEN', 'PAUSED', 'RATE_LIMITED', 'UNAVAILABLE', 'INTERNAL', 'UNAUTHORIZED']);
 
@@ -59,11 +62,15 @@ export class StudentState extends LiveConnection {
   sendingText = $state(false);
   textError = $state<string | null>(null);
 
+  /** Generated nicknames offered by the server (required when the session says so). */
+  suggestions = $state<string[]>([]);
+  loadingNames = $state(false);
+
   /** May the instructor show my name when spotlighting my answer? */
   consent = $state(false);
 
   readonly #storage: KeyValueStore;
-  #pending: PendingAnswer | null = null;
+  #pending = $state.raw<PendingAnswer | null>(null);
   #draftFor: string | null = null;
   #guestCode: string | null = null;
   #joinAttempt = 0;
@@ -99,6 +106,10 @@ export class StudentState extends LiveConnection {
     const q = this.question;
     if (!q || !this.view) return false;
     return (this.view.myAnswer !== null && this.view.myAnswer.answer !== null) || this.receipt?.questionId === q.id;
+  }
+  /** The answer on its way to the server (not acknowledged yet). */
+  get pendingAnswer(): AnswerInput | null {
+    return this.#pending?.answer ?? null;
   }
   get canAnswer(): boolean {
     return this.view?.phase === 'open' && !this.paused && !this.timeUp && !this.answered && !this.submitting && this.connection !== 'offline';
@@ -185,16 +196,16 @@ export class StudentState extends LiveConnection {
     this.joining = true;
     const attempt = ++this.#joinAttempt;
     try {
-      const socket =
-        this.socket && this.token === null && this.#guestCode === code && this.connection !== 'offline'
-          ? this.socket
-          : this.#openGuest(code);
+      const socket = this.#guestSocket(code);
       const ack = await request(socket, 'player:join', { nickname }, 15_000);
       if (this.socket !== socket) return false;
       if (!ack.ok) {
         this.joinError = ack.error.message;
+        // e.g. "pick one of the suggested names" (generated-names sessions) or a refused name.
+        if (ack.error.code === 'NICKNAME_INVALID' && this.socket === socket) void this.requestNames(code);
         return false;
       }
+      this.suggestions = [];
       this.#adopt(code, ack.data);
       // The server upgrades this socket to the player; future reconnects carry the token.
       socket.auth = { role: 'student', code, token: ack.data.token };
@@ -212,9 +223,37 @@ export class StudentState extends LiveConnection {
     }
   }
 
-  #openGuest(code: string): QuizSocket {
+  /** The guest socket for `code` (reused, so names offered to it can be picked when joining). */
+  #guestSocket(code: string): QuizSocket {
+    if (this.socket && this.token === null && this.#guestCode === code && this.connection !== 'offline') return this.socket;
     this.#guestCode = code;
+    this.suggestions = [];
     return this.openSocket({ role: 'student', code });
+  }
+
+  /** Ask the server for friendly nicknames to pick from (a new set on every call). */
+  async requestNames(code: string = this.code): Promise<string[]> {
+    code = code.replace(/\D/g, '');
+    if (!CODE_PATTERN.test(code)) {
+      this.joinError = 'Type the 6-digit game code first.';
+      return [];
+    }
+    if (this.token !== null) return [];
+    this.code = code;
+    this.loadingNames = true;
+    try {
+      const socket = this.#guestSocket(code);
+      const ack = await request(socket, 'player:names', {}, 10_000);
+      if (this.socket !== socket) return [];
+      if (!ack.ok) {
+        this.joinError = ack.error.message;
+        return [];
+      }
+      this.suggestions = ack.data.names;
+      return ack.data.names;
+    } finally {
+      this.loadingNames = false;
+    }
   }
 
   #adopt(code: string, r: JoinResult): void {
@@ -247,6 +286,11 @@ export class StudentState extends LiveConnection {
   leave(): void {
     this.#forget();
     this.closeSocket();
+  }
+
+  /** A guest refused for a transient reason (e.g. too many wrong codes) sees the message. */
+  protected override retryRefusal(_code: string): boolean {
+    return this.token !== null;
   }
 
   protected override isTerminated(): boolean {
@@ -284,6 +328,13 @@ export class StudentState extends LiveConnection {
 
   protected override onConnected(): void {
     // The server sends `student:view` on connect; a pending answer is settled there.
+  }
+
+  protected async heartbeat(socket: QuizSocket, timeoutMs: number): Promise<boolean> {
+    if (!this.joined) return true;
+    const ack = await request(socket, 'student:sync', {}, timeoutMs);
+    if (ack.ok && this.socket === socket) this.#applyView(ack.data);
+    return ack.ok || ack.error.code !== 'UNAVAILABLE';
   }
 
   // ——— views ———
@@ -444,7 +495,15 @@ export class StudentState extends LiveConnection {
     const socket = this.socket;
     if (!socket) return false;
     const payload = p.justification !== undefined ? { questionId: p.questionId, answer: p.answer, justification: p.justification } : { questionId: p.questionId, answer: p.answer };
+    // No ack in time on a connection that looks fine: it is probably dead (a phone that slept,
+    // a Wi-Fi hand-over). Reconnect; the resync then settles or re-sends this answer.
+    const watchdog = this.later(() => {
+      if (this.#pending !== p || this.socket !== socket) return;
+      p.resent = false;
+      if (socket.connected) this.reconnectNow();
+    }, ANSWER_WATCHDOG_MS);
     const ack = await request(socket, 'answer:submit', payload);
+    this.cancel(watchdog);
     if (this.socket !== socket || this.#pending !== p) return false;
     const isOpen = p.answer.type === 'open';
     this.#pending = null;

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, test } from 'vitest';
+import { beforeEach, describe, expect, test, vi } from 'vitest';
 import type { StudentView } from '@quizroom/shared';
 import { StudentState } from './student.svelte.ts';
 import { memoryStorage, type KeyValueStore } from './storage.ts';
@@ -70,6 +70,37 @@ describe('joining', () => {
     expect(s.joinError).toBe('That nickname is taken in this game.');
     expect(storage.getItem(`quizroom:player:${CODE}`)).toBeNull();
     expect(s.joined).toBe(false);
+  });
+
+  test('generated names: offered over the guest socket, picked on the same socket', async () => {
+    const s = make();
+    const names = s.requestNames(CODE);
+    const sock = sockets.last();
+    sock.serverConnect();
+    sock.ackOk('player:names', { names: ['Brave Otter', 'Calm Lynx'] });
+    expect(await names).toEqual(['Brave Otter', 'Calm Lynx']);
+    expect(s.suggestions).toEqual(['Brave Otter', 'Calm Lynx']);
+    const joining = s.join(CODE, 'Ada');
+    expect(sockets.sockets).toHaveLength(1); // same guest socket
+    sock.ackError('player:join', 'NICKNAME_INVALID', 'pick one of the suggested names');
+    expect(await joining).toBe(false);
+    expect(s.joinError).toBe('pick one of the suggested names');
+    expect(sock.emitsOf('player:names')).toHaveLength(2); // a fresh set is offered
+    sock.ackOk('player:names', { names: ['Jolly Puffin'] });
+    await flush();
+    void s.join(CODE, 'Jolly Puffin');
+    sock.ackOk('player:join', { playerId: 'p9', token: TOKEN, nickname: 'Jolly Puffin' });
+    await flush();
+    expect(s.joined).toBe(true);
+    expect(s.suggestions).toEqual([]);
+  });
+
+  test('a guest refused for too many wrong codes sees the message instead of endless retries', () => {
+    const s = make();
+    void s.join('111111', 'Ada');
+    sockets.last().connectError('too many wrong codes: wait a minute', { code: 'RATE_LIMITED' });
+    expect(s.joinError).toBe('too many wrong codes: wait a minute');
+    expect(s.connection).toBe('offline');
   });
 
   test('client-side checks: 6-digit code and a nickname', async () => {
@@ -244,6 +275,52 @@ describe('questions', () => {
     sock.ackOk('answer:submit', { questionId: 'q-vm', receivedAt: 1, textVersion: 0 });
     await flush();
     expect(s.answered).toBe(true);
+  });
+
+  test('no ack on a connection that looks alive: reconnect after the watchdog and re-send', async () => {
+    const timers: { fn: () => void; ms: number }[] = [];
+    storage.setItem(`quizroom:player:${CODE}`, JSON.stringify({ code: CODE, token: TOKEN }));
+    const s = new StudentState({ socketFactory: sockets.factory, storage, now: () => now, setTimeout: (fn, ms) => timers.push({ fn, ms }), clearTimeout: () => {} });
+    s.start(CODE);
+    const sock = sockets.last();
+    sock.serverConnect();
+    sock.fire('student:view', studentView(openView()));
+    void s.submitSingle(3);
+    const watchdog = timers.find((t) => t.ms === 5000)!;
+    watchdog.fn(); // the ack never came: the transport was dead
+    expect(sock.disconnectCalls).toBe(1);
+    expect(sock.connectCalls).toBe(1);
+    expect(s.connection).toBe('reconnecting');
+    sock.serverConnect();
+    sock.fire('student:view', studentView(openView()));
+    expect(sock.emitsOf('answer:submit')).toHaveLength(2);
+    sock.lastEmit('answer:submit')!.ack!({ ok: true, data: { questionId: 'q-vm', receivedAt: 1, textVersion: 0 } });
+    await flush();
+    expect(s.answered).toBe(true);
+  });
+
+  test('waking up: a heartbeat without an answer forces a fresh connection', async () => {
+    vi.useFakeTimers();
+    try {
+      const events = new EventTarget();
+      storage.setItem(`quizroom:player:${CODE}`, JSON.stringify({ code: CODE, token: TOKEN }));
+      const s = new StudentState({ socketFactory: sockets.factory, storage, events });
+      s.start(CODE);
+      const sock = sockets.last();
+      sock.serverConnect();
+      events.dispatchEvent(new Event('online'));
+      expect(sock.lastEmit('student:sync')).toBeDefined();
+      await vi.advanceTimersByTimeAsync(4000); // no answer: the transport is dead
+      expect(sock.disconnectCalls).toBe(1);
+      expect(sock.connectCalls).toBe(1);
+      // the network comes back while Socket.IO is still backing off: connect at once
+      sock.drop();
+      events.dispatchEvent(new Event('online'));
+      expect(sock.connectCalls).toBe(2);
+      s.destroy();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   test('an answer the server did store is settled by the resync', async () => {

@@ -17,6 +17,8 @@ import { newPlayer, type AnswerRecord, type GameState, type Player, type Session
 export type EngineResult = { ok: true; state: GameState; events: GameEvent[] } | { ok: false; error: AppError };
 
 const fail = (code: ErrorCode, message: string): EngineResult => ({ ok: false, error: { code, message } });
+/** Own entries only: ids come from clients, and "constructor" or "__proto__" must not reach Object.prototype. */
+const own = <T>(record: Record<string, T> | undefined, key: string): T | undefined => (record && Object.hasOwn(record, key) ? record[key] : undefined);
 const done = (state: GameState, ...events: GameEvent[]): EngineResult => ({ ok: true, state, events });
 
 export function reduce(state: GameState, command: Command, now: number): EngineResult {
@@ -98,7 +100,7 @@ function reduceHost(state: GameState, cmd: HostCommand, now: number): EngineResu
       return done(withSession(s, { phase: 'finished', finishedAt: now, step: state.session.step + 1 }), ...events, { type: 'session-finished' });
     }
     case 'kick': {
-      const player = state.players[cmd.playerId];
+      const player = own(state.players, cmd.playerId);
       if (!player) return fail('NOT_FOUND', 'no such player');
       if (player.kicked) return fail('BAD_PHASE', 'that player was already removed');
       return done(withPlayer(state, { ...player, kicked: true }), { type: 'player-kicked', playerId: player.id }); // K1
@@ -112,7 +114,7 @@ function reduceHost(state: GameState, cmd: HostCommand, now: number): EngineResu
     case 'grade':
       return grade(state, cmd, now);
     case 'spotlight': {
-      const record = state.answers[cmd.questionId]?.[cmd.playerId];
+      const record = own(own(state.answers, cmd.questionId), cmd.playerId);
       if (!record || responseText(record) === null) return fail('NOT_FOUND', 'no written response to spotlight');
       if (isOpenQuestion(state, cmd.questionId)) return fail('BAD_PHASE', 'spotlight a response once its question has closed');
       if (state.session.skippedQuestionIds.includes(cmd.questionId)) return fail('BAD_PHASE', 'the question was skipped');
@@ -203,7 +205,7 @@ function grade(state: GameState, cmd: Extract<HostCommand, { type: 'grade' }>, n
   const rubric = rubricOf(question);
   if (!rubric) return fail('NOT_GRADABLE', 'this question has no rubric');
   if (isOpenQuestion(state, question.id)) return fail('NOT_GRADABLE', 'grade a response once its question has closed'); // R1
-  const record = state.answers[question.id]?.[cmd.playerId];
+  const record = own(state.answers[question.id], cmd.playerId);
   if (!record || responseText(record) === null) return fail('NOT_GRADABLE', 'this student wrote nothing to grade');
   if (state.session.skippedQuestionIds.includes(question.id)) return fail('NOT_GRADABLE', 'the question was skipped');
   for (const key of Object.keys(cmd.marks)) {
@@ -217,7 +219,7 @@ function grade(state: GameState, cmd: Extract<HostCommand, { type: 'grade' }>, n
   const fullPoints = question.type === 'open' ? question.points : (question.justify?.points ?? 0);
   const points = rubricPoints(rubric, cmd.marks, fullPoints);
   const previous = record.grade;
-  const player = state.players[cmd.playerId];
+  const player = own(state.players, cmd.playerId);
   if (!player) return fail('NOT_FOUND', 'no such player');
   const gradeRecord = { marks: { ...cmd.marks }, comment: cmd.comment, points, gradedAt: now, grader: cmd.grader, version: (previous?.version ?? 0) + 1 };
   let next = withAnswer(state, { ...record, grade: gradeRecord }); // R2: last write wins
@@ -229,7 +231,7 @@ function grade(state: GameState, cmd: Extract<HostCommand, { type: 'grade' }>, n
 
 function reduceStudent(state: GameState, cmd: StudentCommand, now: number): EngineResult {
   if (cmd.type === 'join') return join(state, cmd, now);
-  const player = state.players[cmd.playerId];
+  const player = own(state.players, cmd.playerId);
   if (!player) return fail('NOT_FOUND', 'no such player');
   if (player.kicked) return fail('KICKED', 'the instructor removed you from this session'); // A6
   if (cmd.type === 'spotlight-consent') {
@@ -251,7 +253,7 @@ function join(state: GameState, cmd: Extract<StudentCommand, { type: 'join' }>, 
   const { session } = state;
   if (session.phase !== 'lobby' && !session.options.allowLateJoin) return fail('BAD_PHASE', 'this session has already started'); // J1
   if (session.locked) return fail('LOCKED', 'the room is locked'); // J2
-  if (state.players[cmd.playerId]) return fail('BAD_REQUEST', 'that player id is taken'); // J6
+  if (own(state.players, cmd.playerId)) return fail('BAD_REQUEST', 'that player id is taken'); // J6
   const checked = checkNickname(cmd.nickname); // J3
   if (!checked.ok) return fail('NICKNAME_INVALID', checked.message);
   if (session.options.nicknamePolicy === 'generated' && !(cmd.offered ?? []).includes(checked.nickname))

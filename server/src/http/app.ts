@@ -16,6 +16,7 @@ import type { Logger } from '../logger.ts';
 import { RateLimiter } from '../security/rate-limit.ts';
 import { isStoreUnavailable } from '../store/unavailable.ts';
 import { InstructorCookie, parseCookies, safeEqual, sha256 } from '../security/tokens.ts';
+import { yamlNestingError } from './upload-guard.ts';
 
 export interface HttpDeps {
   service: GameService;
@@ -67,6 +68,8 @@ export function parseUploadedBank(filename: string, content: string): { bank?: B
     if (parsed.success) return { bank: parsed.data, errors: [] };
     return { errors: parsed.error.issues.map((i) => ({ file: filename, line: 1, column: 1, path: i.path.join('.'), message: i.message })) };
   }
+  const tooDeep = yamlNestingError(content, filename); // before the parser: deep nesting can abort the process
+  if (tooDeep) return { errors: [tooDeep] };
   const checked = checkBankSource(content, filename);
   return checked.bank ? { bank: checked.bank, errors: [] } : { errors: checked.errors };
 }

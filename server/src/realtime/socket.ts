@@ -74,6 +74,8 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
   // Students and displays: a burst of 20 then 10 events/s. The host grades whole groups at once.
   const perSocket = new RateLimiter(deps.eventLimit ?? { capacity: 20, refillPerSec: 10 }, clock);
   const perHostSocket = new RateLimiter({ capacity: 300, refillPerSec: 100 }, clock);
+  /** Requests being handled (settle once their ack is sent): a graceful close waits for them. */
+  const inFlight = new Set<Promise<void>>();
   const joinsPerIp = new RateLimiter(deps.joinLimit ?? { capacity: 100, refillPerSec: 10 }, clock);
   const badCodesPerIp = new RateLimiter(deps.badCodeLimit ?? { capacity: 10, refillPerSec: 0.5 }, clock);
 
@@ -106,8 +108,11 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
     if (socket.data.playerId) enterAsPlayer(socket, socket.data.playerId);
     const handlers = makeHandlers(socket);
     for (const event of Object.keys(ClientPayloads) as ClientEvent[]) {
-      socket.on(event, (payload: unknown, ack: unknown) => {
+      socket.on(event, (...args: unknown[]) => {
+        // The ack is the last argument: `emit(event, ack)` without a payload, or with extra arguments, is answered too.
+        const ack = args.at(-1);
         if (typeof ack !== 'function') return; // every client event is a request with an ack
+        const payload = args.length === 2 ? args[0] : undefined;
         const reply = ack as (a: Ack<unknown>) => void;
         if (!(role === 'host' ? perHostSocket : perSocket).take(socket.id)) {
           if (++socket.data.refusals >= REFUSALS_BEFORE_CUTOFF) {
@@ -118,16 +123,27 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
           return reply({ ok: false, error: { code: 'RATE_LIMITED', message: 'too many requests: slow down' } });
         }
         if (ALLOWED[event] !== role) return reply({ ok: false, error: { code: 'FORBIDDEN', message: `a ${role} cannot ${event}` } });
+        if (args.length > 2) return reply({ ok: false, error: { code: 'BAD_REQUEST', message: 'a request carries one payload' } });
         const parsed = (ClientPayloads[event] as z.ZodType).safeParse(payload);
         if (!parsed.success) return reply({ ok: false, error: { code: 'BAD_REQUEST', message: describeIssue(parsed.error) } });
-        handlers[event](parsed.data as never)
+        const handled = handlers[event](parsed.data as never)
           .then(reply)
           .catch((err: unknown) => {
             logger.error({ err, event, code }, 'handler failed');
             reply({ ok: false, error: isStoreUnavailable(err) ? { code: 'UNAVAILABLE', message: 'the server cannot store that right now: try again' } : { code: 'INTERNAL', message: 'something went wrong' } });
           });
+        inFlight.add(handled);
+        void handled.finally(() => inFlight.delete(handled));
       });
     }
+    // An event outside the contract (a typo, an old client) is answered too: never leave a client waiting for an ack.
+    socket.onAny((event: unknown, ...args: unknown[]) => {
+      const ack = args.at(-1);
+      if (typeof ack !== 'function' || (typeof event === 'string' && Object.hasOwn(ClientPayloads, event))) return;
+      const limited = !(role === 'host' ? perHostSocket : perSocket).take(socket.id);
+      if (limited && ++socket.data.refusals >= REFUSALS_BEFORE_CUTOFF) return void socket.disconnect(true);
+      (ack as (a: Ack<unknown>) => void)({ ok: false, error: limited ? { code: 'RATE_LIMITED', message: 'too many requests: slow down' } : { code: 'BAD_REQUEST', message: 'no such event' } });
+    });
     socket.on('disconnect', () => {
       if (socket.data.playerId) broadcaster.trackConnection(code, socket.data.playerId, -1);
     });
@@ -285,7 +301,23 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
     socket.on('disconnect', () => clearInterval(timer));
   }
 
-  return { io, broadcaster };
+  /**
+   * Resolves once no request is being handled (requests that arrive meanwhile included), so
+   * their acks have been sent before the sockets close; false if `timeoutMs` ran out first.
+   */
+  async function drain(timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (inFlight.size > 0) {
+      const left = until - Date.now();
+      if (left <= 0) return false;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => (timer = setTimeout(resolve, left)))]);
+      clearTimeout(timer);
+    }
+    return true;
+  }
+
+  return { io, broadcaster, drain };
 }
 
 async function authenticate(socket: QSocket, service: GameService, ip: string): Promise<{ code: string; message: string } | null> {

@@ -1,0 +1,26 @@
+/**
+ * CI smoke test of the load benchmark: the tool works end to end at N = 50 (in-memory
+ * store) and loses nothing. Benchmarks are not timed tests: no timing is asserted here.
+ */
+import { describe, expect, it } from 'vitest';
+import { smokeOptions } from './bench.ts';
+import { runBench, smokeProblems } from './runner.ts';
+
+describe('bench smoke (N = 50, memory store)', () => {
+  it('admits everyone, loses and double-counts nothing, never disconnects', async () => {
+    const r = await runBench({ ...smokeOptions });
+    expect(r.error).toBeNull();
+    expect(r.join.admitted).toBe(r.students);
+    expect(r.students).toBe(50);
+    expect(r.integrity.sent).toBe(50 * 3);
+    expect(r.integrity.acked).toBe(r.integrity.sent);
+    expect(r.integrity.stored).toBe(r.integrity.acked);
+    expect(r.integrity.lost).toBe(0);
+    expect(r.integrity.doubleCounted).toBe(0);
+    expect(r.disconnects.total).toBe(0);
+    expect(r.reconnect?.back).toBe(50);
+    expect(r.reconnect?.samePlayer).toBe(50);
+    expect(smokeProblems(r)).toEqual([]);
+    expect(r.broadcastCost?.k).toBe(20);
+  }, 120_000);
+});

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { Bank } from '@quizroom/shared';
 import type { QuestionInput } from '@quizroom/shared';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_EXPLANATION, giftToBank, slugify } from './gift.ts';
+import { DEFAULT_EXPLANATION, giftToBank, slugify, stripTrailingBlanks } from './gift.ts';
 import { bankToYaml, main as importMain } from './gift-import.ts';
 import { checkBankSource } from './load-bank.ts';
 
@@ -241,6 +241,25 @@ describe('GIFT escapes (property)', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('pathological text is handled in linear time', () => {
+  it('strips blanks at line ends without a backtracking regex (300 k blanks mid-line)', () => {
+    expect(stripTrailingBlanks('a \t \nb\t\n  c  ')).toBe('a\nb\n  c');
+    const start = performance.now();
+    const { errors } = giftToBank(`Q${' '.repeat(300_000)}x {T}`, { fileName: 'blanks.gift' });
+    expect(performance.now() - start).toBeLessThan(2000); // was minutes: /[ \t]+\n/g backtracked
+    expect(errors.map((e) => `${e.path}: ${e.message}`)).toEqual([expect.stringMatching(/^questions\[0\]\.prompt: must be at most \d+ characters long \(found 300002\)$/)]);
+  });
+
+  it('strips HTML tags, never text between a stray "<" and a tag; a run of "<" is quick', () => {
+    const { bank } = giftToBank('[html]Is 1 < 2 <b>true</b>? {T}', { fileName: 'lt.gift' });
+    expect(bank?.questions[0]?.prompt).toBe('Is 1 < 2 true?');
+    const start = performance.now();
+    const result = giftToBank(`[html]${'<'.repeat(300_000)}{T}`, { fileName: 'lts.gift' });
+    expect(performance.now() - start).toBeLessThan(2000); // was minutes: /<[^>]+>/g backtracked
+    expect(result.errors.length + (result.bank ? 1 : 0)).toBeGreaterThan(0);
   });
 });
 

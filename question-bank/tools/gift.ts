@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { BankInput, QuestionInput } from '@quizroom/shared';
 import { formatPath, validateBankData } from './issues.ts';
 import type { PathSegment } from './issues.ts';
-import { MAX_BANK_BYTES } from './load-bank.ts';
+import { capErrors, MAX_BANK_BYTES } from './load-bank.ts';
 import type { BankError } from './load-bank.ts';
 
 export interface GiftOptions {
@@ -74,13 +74,31 @@ function decodeEscapes(s: string): string {
   return out;
 }
 
+/**
+ * Removes the blanks (spaces, tabs) at the end of every line. Written as a loop: a regex such
+ * as /[ \t]+\n/g or /[ \t]+$/gm backtracks quadratically over a long run of blanks that is not
+ * at the end of a line (300 k blanks: minutes of a blocked event loop).
+ */
+export function stripTrailingBlanks(s: string): string {
+  const lines = s.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    let end = line.length;
+    while (end > 0 && (line.charCodeAt(end - 1) === 32 || line.charCodeAt(end - 1) === 9)) end--;
+    if (end < line.length) lines[i] = line.slice(0, end);
+  }
+  return lines.join('\n');
+}
+
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', '#39': "'" };
 
 function htmlToText(s: string): string {
   return s
     .replace(/<br\s*\/?>/gi, '\n')
     .replace(/<\/p>\s*<p[^>]*>/gi, '\n\n')
-    .replace(/<[^>]+>/g, '')
+    // [^<>]: a tag never contains "<", so a long run of "<" (no ">") fails at once instead of
+    // each "<" scanning to the end of the text (quadratic).
+    .replace(/<[^<>]+>/g, '')
     .replace(/&(#?\w+);/g, (m, name: string) => {
       if (ENTITIES[name]) return ENTITIES[name];
       const code = /^#x([0-9a-f]+)$/i.exec(name)?.[1] ?? /^#(\d+)$/.exec(name)?.[1];
@@ -238,7 +256,7 @@ function convertBlock(block: Block, ctx: { category: string | undefined; fileNam
   }
   const clean = (s: string): string => {
     const decoded = decodeEscapes(s);
-    return (format === 'html' ? htmlToText(decoded) : decoded).replace(/[ \t]+\n/g, '\n').trim();
+    return stripTrailingBlanks(format === 'html' ? htmlToText(decoded) : decoded).trim();
   };
 
   const after = text.slice(close + 1);
@@ -501,5 +519,5 @@ export function giftToBank(text: string, options: GiftOptions): GiftResult {
 
   errors.sort((a, b) => a.line - b.line || a.column - b.column);
   warnings.sort((a, b) => a.line - b.line || a.column - b.column);
-  return errors.length > 0 ? { errors, warnings } : { bank, errors, warnings };
+  return errors.length > 0 ? { errors: capErrors(errors, file), warnings: capErrors(warnings, file) } : { bank, errors, warnings: capErrors(warnings, file) };
 }

@@ -168,7 +168,12 @@ function suggestKey(key: string, known: string[] | undefined): string {
 
 // ---------------------------------------------------------------------------------------------
 
-function humanize(issue: Issue, data: unknown): BankIssue[] {
+/** How many bank issues one zod issue becomes (without building their messages). */
+function issueCount(issue: Issue): number {
+  return issue.code === 'unrecognized_keys' ? issue.keys.length : 1;
+}
+
+function humanize(issue: Issue, data: unknown, limit = Infinity): BankIssue[] {
   const path = issue.path.filter((p): p is PathSegment => typeof p !== 'symbol');
   const { value, exists } = valueAt(data, path);
   const key = path[path.length - 1];
@@ -177,7 +182,7 @@ function humanize(issue: Issue, data: unknown): BankIssue[] {
   switch (issue.code) {
     case 'unrecognized_keys': {
       const known = knownKeysAt(path, data);
-      return issue.keys.map((k) => ({ path: [...path, k], message: `unknown key "${k}"${suggestKey(k, known)}` }));
+      return issue.keys.slice(0, limit).map((k) => ({ path: [...path, k], message: `unknown key "${k}"${suggestKey(k, known)}` }));
     }
     case 'invalid_type': {
       if (!exists && typeof key === 'string') {
@@ -277,18 +282,31 @@ function crossFieldChecks(data: unknown): BankIssue[] {
 }
 
 /**
- * Validates `data` against the shared `Bank` schema and returns every problem, in bank
+ * Validates `data` against the shared `Bank` schema and returns its problems, in bank
  * vocabulary, or the parsed bank (defaults applied) when there is none.
+ *
+ * `maxIssues` bounds the issues whose messages are built (each unknown key's suggestion costs
+ * an edit distance per allowed key, and aliases multiply issues: 10 kB of YAML can hold 99 000);
+ * `total` always counts them all.
  */
-export function validateBankData(data: unknown): { bank?: Bank; issues: BankIssue[] } {
+export function validateBankData(data: unknown, maxIssues = Infinity): { bank?: Bank; issues: BankIssue[]; total: number } {
   const result = Bank.safeParse(data);
-  if (result.success) return { bank: result.data, issues: [] };
-  const issues = result.error.issues.flatMap((i) => humanize(i, data));
+  if (result.success) return { bank: result.data, issues: [], total: 0 };
+  const issues: BankIssue[] = [];
+  let total = 0;
+  for (const i of result.error.issues) {
+    total += issueCount(i);
+    if (issues.length < maxIssues) issues.push(...humanize(i, data, maxIssues - issues.length));
+  }
   // Add cross-field issues zod skipped; a refinement issue zod did report is not repeated,
   // whatever its wording (custom issues at the same path are the same check).
   const customAt = new Set(
     result.error.issues.filter((i) => i.code === 'custom').map((i) => formatPath(i.path.filter((p): p is PathSegment => typeof p !== 'symbol'))),
   );
-  for (const extra of crossFieldChecks(data)) if (!customAt.has(formatPath(extra.path))) issues.push(extra);
-  return { issues };
+  for (const extra of crossFieldChecks(data)) {
+    if (customAt.has(formatPath(extra.path))) continue;
+    total++;
+    if (issues.length < maxIssues) issues.push(extra);
+  }
+  return { issues, total };
 }

@@ -11,6 +11,7 @@ import {
   loadBankFile,
   loadBundledBanks,
   MAX_BANK_BYTES,
+  MAX_REPORTED_ERRORS,
 } from './load-bank.ts';
 import type { BankError } from './load-bank.ts';
 
@@ -233,6 +234,47 @@ describe('resource limits', () => {
     const { errors } = checkBankSource(text, 'hidden-bomb.yaml');
     expect(performance.now() - start).toBeLessThan(2000);
     expect(errors[0]!.message).toMatch(/billion laughs/);
+  });
+
+  it('finds duplicate keys in nested block and flow mappings, in linear time (40 k keys)', () => {
+    const q = `  - id: q1\n    type: truefalse\n    prompt: P\n    answer: true\n    prompt: again\n    explanation: E\n    source: {file: f, section: s, file: g}\n`;
+    const { errors } = checkBankSource(minimalBank(q), 'dup-nested.yaml');
+    expect(errors.map((e) => [e.line, e.column, e.message])).toEqual([
+      [10, 5, 'duplicate key "prompt": a key may appear only once in a mapping'],
+      [12, 35, 'duplicate key "file": a key may appear only once in a mapping'],
+    ]);
+    // yaml's own uniqueKeys check compared each key with every earlier one (40 k keys: 13 s)
+    const wide = `${Array.from({ length: 40_000 }, (_, i) => `k${i}: v`).join('\n')}\nk7: again\n`;
+    const start = performance.now();
+    const result = checkBankSource(wide, 'wide.yaml');
+    expect(performance.now() - start).toBeLessThan(5000);
+    expect(result.errors).toEqual([{ file: 'wide.yaml', line: 40_001, column: 1, path: '', message: 'duplicate key "k7": a key may appear only once in a mapping' }]);
+  });
+
+  it(`lists at most ${MAX_REPORTED_ERRORS} errors, then says how many more there are`, () => {
+    const keys = Array.from({ length: 150 }, (_, i) => `    extra${i}: 1`).join('\n');
+    const q = `  - id: q1\n    type: truefalse\n    prompt: P\n    answer: true\n    explanation: E\n    source: {file: f, section: s}\n${keys}\n`;
+    const { bank, errors } = checkBankSource(minimalBank(q), 'many.yaml');
+    expect(bank).toBeUndefined();
+    expect(errors).toHaveLength(MAX_REPORTED_ERRORS + 1);
+    expect(errors.slice(0, MAX_REPORTED_ERRORS).map((e) => e.line)).toEqual(Array.from({ length: MAX_REPORTED_ERRORS }, (_, i) => 12 + i));
+    expect(errors.at(-1)).toEqual({
+      file: 'many.yaml',
+      line: 12 + MAX_REPORTED_ERRORS,
+      column: 5,
+      path: `questions[0].extra${MAX_REPORTED_ERRORS}`,
+      message: `… and 50 more problems not listed (only the first ${MAX_REPORTED_ERRORS} are): fix these and check again`,
+    });
+  });
+
+  it('aliases cannot multiply the error list: 99 000 issues in 10 kB are counted, not described', () => {
+    const keys = Array.from({ length: 1000 }, (_, i) => `k${i}: 1`).join(', ');
+    const text = minimalBank(`  - &m {id: q, type: truefalse, prompt: p, answer: true, explanation: e, source: {file: f, section: s}, ${keys}}\n${'  - *m\n'.repeat(98)}`);
+    const start = performance.now();
+    const { errors } = checkBankSource(text, 'amp.yaml');
+    expect(performance.now() - start).toBeLessThan(2000);
+    expect(errors).toHaveLength(MAX_REPORTED_ERRORS + 1);
+    expect(errors.at(-1)!.message).toMatch(/^… and 98\d{3} more problems not listed/);
   });
 
   it('refuses text over 1 MB without parsing it', () => {

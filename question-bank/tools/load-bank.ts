@@ -10,8 +10,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import type { Document } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
+import type { Document, Pair, YAMLMap } from 'yaml';
 import type { Bank } from '@quizroom/shared';
 import { formatPath, validateBankData } from './issues.ts';
 import type { PathSegment } from './issues.ts';
@@ -41,6 +41,12 @@ export interface BankCheckResult {
 export const MAX_BANK_BYTES = 1024 * 1024;
 /** Passed to yaml's `toJS`: caps alias expansion, so a "billion laughs" file fails fast. */
 export const MAX_ALIAS_COUNT = 100;
+/**
+ * At most this many errors (and warnings) are listed, then one "… more" line. Aliases multiply
+ * issues (one anchored question with 1 000 unknown keys, aliased 98 times, is 99 000 issues in
+ * 10 kB): listing them all would block the server for a minute and answer with megabytes.
+ */
+export const MAX_REPORTED_ERRORS = 100;
 
 /** Absolute path of question-bank/banks, where the bundled banks live. */
 export const bundledBanksDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../banks');
@@ -59,6 +65,61 @@ function sortErrors(errors: BankError[]): BankError[] {
   return errors.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
 }
 
+/**
+ * The first `MAX_REPORTED_ERRORS` of a sorted list, then one line that says how many more
+ * there are (at the position of the first one left out).
+ */
+export function capErrors(errors: BankError[], file: string): BankError[] {
+  if (errors.length <= MAX_REPORTED_ERRORS) return errors;
+  return [...errors.slice(0, MAX_REPORTED_ERRORS), notListed(file, errors.length - MAX_REPORTED_ERRORS, errors[MAX_REPORTED_ERRORS]!)];
+}
+
+function notListed(file: string, more: number, next: BankError): BankError {
+  const message = `… and ${more} more problem${more === 1 ? '' : 's'} not listed (only the first ${MAX_REPORTED_ERRORS} are): fix these and check again`;
+  return fileError(file, message, next.line, next.column, next.path);
+}
+
+/** A map key as text (how `toJS` names the property). */
+function keyText(key: unknown): string {
+  return isScalar(key) ? String(key.value) : String(key);
+}
+
+/**
+ * Duplicate keys, found with one Set per mapping (linear). yaml's own `uniqueKeys` check
+ * compares every key with every earlier key of its mapping: 40 k keys took 13 s. Aliases are
+ * not followed (each mapping is checked once, where it is written).
+ */
+function duplicateKeys(doc: Document): { key: string; offset: number }[] {
+  const found: { key: string; offset: number }[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        if (pair.key !== null && typeof pair.key === 'object' && !isScalar(pair.key)) continue; // a collection as a key: never equal
+        const key = keyText(pair.key);
+        if (seen.has(key)) found.push({ key, offset: (pair.key as { range?: [number, number, number] } | null)?.range?.[0] ?? 0 });
+        else seen.add(key);
+      }
+    },
+  });
+  return found;
+}
+
+/** Per mapping, its pairs by key (the first pair of each key), built on first use. */
+const pairIndexes = new WeakMap<YAMLMap, Map<string, Pair>>();
+function pairByKey(map: YAMLMap, key: string): Pair | undefined {
+  let index = pairIndexes.get(map);
+  if (!index) {
+    index = new Map();
+    for (const pair of map.items as Pair[]) {
+      const k = keyText(pair.key);
+      if (!index.has(k)) index.set(k, pair);
+    }
+    pairIndexes.set(map, index);
+  }
+  return index.get(key);
+}
+
 /** The offset of the node at `path`, or of its nearest existing ancestor. Map entries point at the key. */
 function offsetOf(doc: Document, path: readonly PathSegment[]): number {
   let node: unknown = doc.contents;
@@ -66,7 +127,7 @@ function offsetOf(doc: Document, path: readonly PathSegment[]): number {
   for (const seg of path) {
     for (let hops = 0; isAlias(node) && hops < 10; hops++) node = node.resolve(doc);
     if (isMap(node)) {
-      const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg));
+      const pair = pairByKey(node as YAMLMap, String(seg));
       if (!pair) break;
       const key = pair.key as { range?: [number, number, number] } | null;
       if (key?.range) offset = key.range[0];
@@ -96,7 +157,7 @@ export function checkBankSource(text: string, fileName: string): BankCheckResult
   const lineCounter = new LineCounter();
   const isJson = /\.json$/i.test(fileName);
   const errors: BankError[] = [];
-  const warnings: BankError[] = [];
+  let warnings: BankError[] = [];
   const at = (offset: number): { line: number; col: number } => lineCounter.linePos(offset);
 
   if (isJson) {
@@ -110,24 +171,24 @@ export function checkBankSource(text: string, fileName: string): BankCheckResult
     }
   }
 
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // uniqueKeys: false — duplicate keys are found below, in linear time.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   let positions = true;
   for (const e of doc.errors) {
     const pos = at(e.pos[0]);
-    if (e.code === 'DUPLICATE_KEY') {
-      const rest = text.slice(e.pos[0], e.pos[0] + 200).split('\n')[0] ?? '';
-      const m = /^\s*("(?:[^"\\]|\\.)*"|'[^']*'|[^:]+?)\s*:/.exec(rest);
-      const key = m ? m[1]!.replace(/^["']|["']$/g, '') : '?';
-      errors.push(fileError(fileName, `duplicate key "${key}": a key may appear only once in a mapping`, pos.line, pos.col));
-    } else if (!isJson) {
+    if (!isJson) {
       errors.push(fileError(fileName, `YAML syntax error: ${e.message}`, pos.line, pos.col));
     } else positions = false; // valid JSON the YAML parser dislikes: validate without positions
+  }
+  for (const { key, offset } of duplicateKeys(doc)) {
+    const pos = at(offset);
+    errors.push(fileError(fileName, `duplicate key "${key}": a key may appear only once in a mapping`, pos.line, pos.col));
   }
   for (const w of doc.warnings) {
     const pos = at(w.pos[0]);
     warnings.push(fileError(fileName, `YAML: ${w.message}`, pos.line, pos.col));
   }
-  if (errors.length > 0) return { errors: sortErrors(errors), warnings };
+  if (errors.length > 0) return { errors: capErrors(sortErrors(errors), fileName), warnings: capErrors(sortErrors(warnings), fileName) };
 
   let data: unknown;
   try {
@@ -146,10 +207,16 @@ export function checkBankSource(text: string, fileName: string): BankCheckResult
       warnings,
     };
 
-  const { bank, issues } = validateBankData(data);
+  // Only as many issues as are listed (plus the first one left out) are described and located.
+  const { bank, issues, total } = validateBankData(data, MAX_REPORTED_ERRORS + 1);
   for (const issue of issues) {
     const pos = positions ? at(offsetOf(doc, issue.path)) : { line: 1, col: 1 };
     errors.push(fileError(fileName, issue.message, pos.line, pos.col, formatPath(issue.path)));
+  }
+  warnings = capErrors(sortErrors(warnings), fileName);
+  if (total > MAX_REPORTED_ERRORS) {
+    const listed = sortErrors(errors.slice(0, MAX_REPORTED_ERRORS));
+    return { errors: [...listed, notListed(fileName, total - MAX_REPORTED_ERRORS, errors[MAX_REPORTED_ERRORS]!)], warnings };
   }
   if (errors.length > 0) return { errors: sortErrors(errors), warnings };
   return { bank, errors: [], warnings };

@@ -36,6 +36,13 @@ export const ConfigSchema = z.object({
   /** Events per student or display socket: burst, then per second (answers, justifications, syncs). */
   LIMIT_EVENT_BURST: z.coerce.number().int().min(1).max(100_000).default(20),
   LIMIT_EVENT_PER_SEC: z.coerce.number().min(0.01).max(10_000).default(10),
+  /**
+   * Events per host socket: burst, then per second. Generous (the console grades whole groups
+   * at once), but a stolen or buggy host tab cannot flood the server: a socket refused 100
+   * times is disconnected, like a student's.
+   */
+  LIMIT_HOST_EVENT_BURST: z.coerce.number().int().min(1).max(100_000).default(300),
+  LIMIT_HOST_EVENT_PER_SEC: z.coerce.number().min(0.01).max(10_000).default(100),
   /** Failed logins per client IP: burst, then per second. */
   LIMIT_LOGIN_BURST: z.coerce.number().int().min(1).max(10_000).default(5),
   LIMIT_LOGIN_PER_SEC: z.coerce.number().min(0.001).max(1000).default(1 / 12),

@@ -8,7 +8,10 @@
  * - while Redis is down: /healthz answers 503 (bounded poll), an answer is refused with the
  *   retryable `{ ok:false, error:{ code:'UNAVAILABLE' } }` — never acked — a host command is
  *   refused the same way, and a new connection is refused with UNAVAILABLE in its handshake;
- * - a graceful close of a third server during the outage finishes (it used to wait for Redis forever);
+ * - a graceful close of a third server during the outage finishes (it used to wait for Redis forever),
+ *   and a broadcast it sent through the adapter while Redis was down (a publish waiting in the
+ *   pub client's offline queue, rejected when the close destroys the client) is no unhandled
+ *   rejection: nothing in the whole test is;
  * - when Redis is back: both servers report healthy, the refused answers succeed on retry
  *   (ALREADY_ANSWERED is counted as stored: it could only be an attempt whose reply was lost),
  *   host commands work, and B's broadcasts reach A's students again (A's adapter
@@ -20,6 +23,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { io as ioClient } from 'socket.io-client';
+import { rooms } from '../../server/src/realtime/broadcaster.ts';
 import type { RunningServer } from '../../server/src/server.ts';
 import { closeAllClients, connected, joinStudent, next, request, startServer } from '../support/quizroom.ts';
 import { startRedisServer, type RunningRedis } from '../support/redis-server.ts';
@@ -52,8 +56,11 @@ describe('faults: Redis restarts during a game', () => {
   let a: RunningServer;
   let b: RunningServer;
   let c: RunningServer; // closed during the outage
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
   beforeAll(async () => {
+    process.on('unhandledRejection', onUnhandled);
     redis = await startRedisServer();
     a = await startServer({ redisUrl: redis.url });
     b = await startServer({ redisUrl: redis.url });
@@ -65,6 +72,7 @@ describe('faults: Redis restarts during a game', () => {
     await b?.close();
     await c?.close();
     await redis?.stop();
+    process.off('unhandledRejection', onUnhandled);
   });
 
   it('unhealthy and UNAVAILABLE while down (never a false ack), recovers with the adapter, the game completes, nothing acked is lost', async () => {
@@ -113,8 +121,14 @@ describe('faults: Redis restarts during a game', () => {
     });
     expect(handshake.code).toBe('UNAVAILABLE');
     expect(students.every((s) => s.socket.connected)).toBe(true);
-    // A graceful close during the outage does not hang on the unreachable Redis.
+    // A broadcast through C's adapter while Redis is down (what the broadcaster does for any
+    // session update): its publish waits in the pub client's offline queue...
+    c.io.to(rooms.display(code)).emit('server:restarting', { retryAfterMs: 1000 });
+    // ...and a graceful close during the outage does not hang on the unreachable Redis; it
+    // destroys the pub client, which rejects that publish: caught, not an unhandled rejection.
     await within(c.close(), 3000, 'a graceful close while Redis is down');
+    await new Promise<void>((resolve) => setImmediate(resolve)); // let Node report any unhandled rejection
+    expect(unhandled).toEqual([]);
 
     // ---- Redis comes back (same data dir)
     await redis.restart();
@@ -160,5 +174,6 @@ describe('faults: Redis restarts during a game', () => {
     const finalViews = await within(Promise.all(finished), 5000, 'the end on every student');
 
     expectExactlyTheAcked(await resultsAt(a.url, code, cookie), students, acked, new Map(finalViews.map((v) => [v.me.playerId, v.final!.score])));
+    expect(unhandled).toEqual([]);
   });
 });

@@ -7,11 +7,14 @@
  *   finishes the answers it was handling (every ack that arrives is ok:true, and nothing is
  *   stored without its ack having arrived), tells every client `server:restarting` before
  *   closing its socket, and exits with code 0 within a bound;
+ * - an HTTP request in flight when SIGTERM arrives (an upload whose body is still on its way,
+ *   like a long export download) is not cut: it is answered in full before the process exits;
  * - a second process started afterwards on the same Redis (and port) holds every acked answer
  *   exactly once; the students whose ack never arrived reconnect as the same players (as the
  *   real client does after `io server disconnect`) and their retry is accepted, not
  *   ALREADY_ANSWERED (which would mean an answer was stored but its ack was dropped).
  */
+import { connect as tcpConnect, type Socket as TcpSocket } from 'node:net';
 import { io as ioClient } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closeAllClients, connected, joinStudent, next, type ClientSocket } from '../support/quizroom.ts';
@@ -35,6 +38,30 @@ import {
 
 const STUDENTS = 20;
 const EXIT_BOUND_MS = 5000;
+
+/**
+ * A raw HTTP/1.1 request whose headers are sent at once and whose body waits for `finish()`.
+ * `Expect: 100-continue` makes the server say when it has parsed the headers (Node answers
+ * `100 Continue` right before it hands the request to the app): from `started` on, the
+ * request is in flight on the server — an event, not a guess. `response` is everything the
+ * server sent after the `100 Continue`, once it closes the connection (cut or done).
+ */
+function slowRequest(url: string, method: string, path: string, headers: Record<string, string>, body: string) {
+  const { hostname, port } = new URL(url);
+  const socket: TcpSocket = tcpConnect(Number(port), hostname);
+  let received = '';
+  let started!: () => void;
+  const startedP = new Promise<void>((resolve) => (started = resolve));
+  socket.on('data', (chunk: Buffer) => {
+    received += chunk.toString('utf8');
+    if (received.includes('100 Continue\r\n\r\n')) started();
+  });
+  socket.on('error', () => undefined); // a cut shows as a short response
+  const response = new Promise<string>((resolve) => socket.once('close', () => resolve(received.replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, ''))));
+  const head = [`${method} ${path} HTTP/1.1`, `Host: ${hostname}:${port}`, `Content-Length: ${Buffer.byteLength(body)}`, 'Expect: 100-continue', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+  socket.write(head.join('\r\n') + '\r\n\r\n');
+  return { started: startedP, response, finish: () => socket.write(body) };
+}
 
 describe('faults: SIGTERM with answers in flight (real process, Redis)', () => {
   let redis: RunningRedis;
@@ -85,14 +112,26 @@ describe('faults: SIGTERM with answers in flight (real process, Redis)', () => {
       });
     });
 
+    // An HTTP request in flight across the shutdown: the instructor uploads a bank, and its body
+    // is still on the way when SIGTERM arrives.
+    const upload = JSON.stringify({ upload: { filename: 'late.json', content: JSON.stringify({ ...faultBank(30), id: 'late-bank' }) }, options: {} });
+    const slow = slowRequest(first.url, 'POST', '/api/sessions', { cookie, 'content-type': 'application/json' }, upload);
+    await within(slow.started, 5000, 'the server to take the upload request');
+
     // Every student submits, and SIGTERM goes out right behind the emits.
     const inFlight = students.map((s, i) => tracked<{ receivedAt: number }>(s.socket, 'answer:submit', { questionId: 'q1', answer: { type: 'single', choice: i % 3 } }));
     const sentSigtermAt = Date.now();
     const exitCode = first.sigterm();
 
+    const byes = await within(Promise.all(goodbyes), EXIT_BOUND_MS, 'every client to be disconnected');
+    // The sockets are closed, the process is shutting down: only now does the upload's body go out.
+    slow.finish();
+    const uploaded = await within(slow.response, EXIT_BOUND_MS, 'the in-flight upload to be answered (then its connection closed)');
+    expect(uploaded).toMatch(/^HTTP\/1\.1 201 /);
+    expect(uploaded).toMatch(/"code":"[A-Z0-9]{6}"/);
+    expect(uploaded).toMatch(/\r\nConnection: close\r\n/i); // no keep-alive into a closing process
     expect(await within(exitCode, EXIT_BOUND_MS + 1000, 'the process to exit after SIGTERM')).toBe(0);
     expect(Date.now() - sentSigtermAt).toBeLessThan(EXIT_BOUND_MS);
-    const byes = await within(Promise.all(goodbyes), 2000, 'every client to be disconnected');
     for (const bye of byes) {
       expect(bye.hint).toBeGreaterThan(0); // server:restarting arrived before the close
       expect(bye.reason).toBe('io server disconnect'); // a deliberate close, not a crash

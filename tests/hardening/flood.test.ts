@@ -114,3 +114,35 @@ describe('floods', () => {
     expect(ack.ok).toBe(true);
   });
 });
+
+describe('host event limit (LIMIT_HOST_EVENT_BURST / LIMIT_HOST_EVENT_PER_SEC)', () => {
+  let server: RunningServer;
+  let cookie: string;
+
+  beforeAll(async () => {
+    // A burst of 5 and a refill too slow to matter during the test.
+    server = await startServer({ banks: [testBank()], env: { LIMIT_HOST_EVENT_BURST: '5', LIMIT_HOST_EVENT_PER_SEC: '0.01' } });
+    cookie = await login(server);
+  });
+  afterEach(() => closeAllClients());
+  afterAll(() => server?.close());
+
+  it('a host socket is rate limited by its configured bucket and cut off when it keeps flooding; another host tab is unaffected', async () => {
+    const { code, hostToken } = await createSession(server, cookie, 'test-bank');
+    const flooder = connect(server.url, { role: 'host', code, hostToken });
+    const other = connect(server.url, { role: 'host', code, hostToken });
+    await Promise.all([connected(flooder), connected(other)]);
+    flooder.io.opts.reconnection = false;
+
+    const acks: Awaited<ReturnType<typeof request>>[] = [];
+    for (let i = 0; i < 6; i++) acks.push(await request(flooder, 'host:sync', {}));
+    expect(acks.slice(0, 5).map((a) => a.ok)).toEqual([true, true, true, true, true]);
+    expect(acks[5]).toMatchObject({ ok: false, error: { code: 'RATE_LIMITED' } });
+
+    // At its 100th refusal the socket is disconnected (as a flooding student's is).
+    const cutOff = new Promise<string>((resolve) => flooder.on('disconnect', (reason) => resolve(reason)));
+    for (let i = 0; i < 100; i++) (flooder.emit as (e: string, p: unknown, ack: () => void) => void)('host:sync', {}, () => undefined);
+    expect(await cutOff).toBe('io server disconnect');
+    expect(await request(other, 'host:sync', {})).toMatchObject({ ok: true });
+  });
+});

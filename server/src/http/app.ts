@@ -74,6 +74,15 @@ export function parseUploadedBank(filename: string, content: string): { bank?: B
   return checked.bank ? { bank: checked.bank, errors: [] } : { errors: checked.errors };
 }
 
+/**
+ * 422 with every located problem. The list may end with a "… and N more not listed" line
+ * (the loader caps it), so the message does not claim a count.
+ */
+function refuseUpload(res: Response, filename: string, errors: BankError[]): void {
+  const located = errors.map(({ line, column, path, message }) => ({ line, column, path, message }));
+  res.status(422).json({ error: { code: 'BAD_REQUEST', message: `${filename} is not a valid bank: fix the problems listed by line` }, errors: located });
+}
+
 function bankSummary(bank: Bank) {
   const types: Record<string, number> = {};
   for (const q of bank.questions) types[q.type] = (types[q.type] ?? 0) + 1;
@@ -157,7 +166,7 @@ export function createHttpApp(deps: HttpDeps) {
     const upload = body(Upload, req);
     const { bank, errors } = parseUploadedBank(upload.filename, upload.content);
     if (!bank) {
-      res.status(422).json({ error: { code: 'BAD_REQUEST', message: `${errors.length} problem(s) in ${upload.filename}` }, errors: errors.map(({ line, column, path, message }) => ({ line, column, path, message })) });
+      refuseUpload(res, upload.filename, errors);
       return;
     }
     res.json({ bank: bankSummary(bank) });
@@ -173,7 +182,7 @@ export function createHttpApp(deps: HttpDeps) {
       const upload = input.upload!;
       const parsed = parseUploadedBank(upload.filename, upload.content);
       if (!parsed.bank) {
-        res.status(422).json({ error: { code: 'BAD_REQUEST', message: `${parsed.errors.length} problem(s) in ${upload.filename}` }, errors: parsed.errors });
+        refuseUpload(res, upload.filename, parsed.errors);
         return;
       }
       bank = parsed.bank;

@@ -145,7 +145,16 @@ export class MemoryStore implements SessionStore {
     if (!s) return false;
     if (s.lease && s.lease.owner !== owner && s.lease.until > now) return false;
     s.lease = { owner, until: now + ttlMs };
-    if (sealStep !== null) s.gate.seal = sealStep;
+    // The seal is the lease holder's: a take-over replaces whatever an expired owner left.
+    s.gate.seal = sealStep;
+    return true;
+  }
+
+  async clearExpiredSeal(code: string, now: number): Promise<boolean> {
+    const s = this.#live(code);
+    if (!s || s.gate.seal === null || !s.lease || s.lease.until > now) return false;
+    s.lease = null;
+    s.gate.seal = null;
     return true;
   }
 

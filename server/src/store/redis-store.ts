@@ -60,7 +60,7 @@ return 1
 `,
 );
 
-/** acquireLease. KEYS: gate. ARGV: owner, now, leaseUntil, sealStep ('' = none). */
+/** acquireLease. KEYS: gate. ARGV: owner, now, leaseUntil, sealStep ('' = none: clears a stale seal). */
 const ACQUIRE = new LuaScript(
   'acquire',
   `
@@ -68,8 +68,23 @@ local g = redis.call('HMGET', KEYS[1], 'phase', 'lease', 'leaseUntil')
 if not g[1] then return 0 end -- no session
 -- held by someone else and not expired
 if g[2] and g[2] ~= '' and g[2] ~= ARGV[1] and (tonumber(g[3]) or 0) > tonumber(ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[1], 'lease', ARGV[1], 'leaseUntil', ARGV[3])
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'seal', ARGV[4]) end
+-- the seal is the lease holder's: a take-over replaces whatever an expired owner left
+redis.call('HSET', KEYS[1], 'lease', ARGV[1], 'leaseUntil', ARGV[3], 'seal', ARGV[4])
+return 1
+`,
+);
+
+/**
+ * clearExpiredSeal. KEYS: gate. ARGV: now. An expired lease that still holds a seal (its
+ * owner died mid-command): clear both, so answers flow and that owner's commit is refused.
+ */
+const CLEAR_EXPIRED_SEAL = new LuaScript(
+  'clearExpiredSeal',
+  `
+local g = redis.call('HMGET', KEYS[1], 'seal', 'lease', 'leaseUntil')
+if not g[1] or g[1] == '' then return 0 end -- no session, or no seal
+if g[2] and g[2] ~= '' and (tonumber(g[3]) or 0) > tonumber(ARGV[1]) then return 0 end -- held, unexpired
+redis.call('HSET', KEYS[1], 'lease', '', 'leaseUntil', '', 'seal', '')
 return 1
 `,
 );
@@ -452,6 +467,10 @@ export class RedisStore implements SessionStore {
   async acquireLease(code: string, owner: string, now: number, ttlMs: number, sealStep: number | null): Promise<boolean> {
     const result = await this.#run(ACQUIRE, [this.keys(code).gate], [owner, String(now), String(now + ttlMs), sealStep === null ? '' : String(sealStep)]);
     return result === 1;
+  }
+
+  async clearExpiredSeal(code: string, now: number): Promise<boolean> {
+    return (await this.#run(CLEAR_EXPIRED_SEAL, [this.keys(code).gate], [String(now)])) === 1;
   }
 
   async releaseLease(code: string, owner: string): Promise<void> {

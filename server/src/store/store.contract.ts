@@ -295,6 +295,49 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHar
       expect((await store.gate(CODE))!.seal).toBeNull();
     });
 
+    it('ST22 a seal left by an owner whose lease expired (it died mid-command) never blocks answers: a take-over overwrites it', async () => {
+      const state = await session({ players: 3, open: 0 });
+      const step = state.session.step;
+      // A process seals the open question for a close, then dies before commit or release.
+      expect(await store.acquireLease(CODE, 'dead', T0, LEASE_MS, step)).toBe(true);
+      expect(await store.recordAnswer(CODE, answerArgs(state, record('p1', 'q1')))).toBe('closed');
+      // Another process takes the expired lease over for a command that does not seal (lock, kick, …).
+      expect(await store.acquireLease(CODE, 'next', T0 + LEASE_MS, LEASE_MS, null)).toBe(true);
+      expect((await store.gate(CODE))!.seal).toBeNull();
+      expect(await store.recordAnswer(CODE, answerArgs(state, record('p1', 'q1')))).toBe('ok');
+      expect(await store.commit(CODE, 'dead', state, closed(state))).toBe('lost-lease'); // the dead owner cannot score later
+      await store.releaseLease(CODE, 'next');
+      // A take-over that seals seals for its own step only.
+      expect(await store.acquireLease(CODE, 'dead2', T0, LEASE_MS, step)).toBe(true);
+      expect(await store.acquireLease(CODE, 'closer', T0 + LEASE_MS, LEASE_MS, step)).toBe(true);
+      expect((await store.gate(CODE))!.seal).toBe(step);
+      await store.releaseLease(CODE, 'closer');
+      expect((await store.gate(CODE))!.seal).toBeNull();
+    });
+
+    it('ST23 clearExpiredSeal (the sweeper) ends an expired lease that still holds a seal, and only that', async () => {
+      const state = await session({ players: 3, open: 0 });
+      const step = state.session.step;
+      expect(await store.clearExpiredSeal(CODE, T0)).toBe(false); // nothing to clear
+      expect(await store.clearExpiredSeal('NOPE', T0)).toBe(false);
+      expect(await store.acquireLease(CODE, 'dead', T0, LEASE_MS, step)).toBe(true);
+      // a live owner keeps its seal
+      expect(await store.clearExpiredSeal(CODE, T0 + LEASE_MS - 1)).toBe(false);
+      expect((await store.gate(CODE))!.seal).toBe(step);
+      expect(await store.recordAnswer(CODE, answerArgs(state, record('p1', 'q1')))).toBe('closed');
+      // expired: cleared, answers flow, the lease is free, and its owner can no longer commit
+      expect(await store.clearExpiredSeal(CODE, T0 + LEASE_MS)).toBe(true);
+      expect(await store.gate(CODE)).toStrictEqual(gateOf(state.session));
+      expect(await store.recordAnswer(CODE, answerArgs(state, record('p1', 'q1')))).toBe('ok');
+      expect(await store.commit(CODE, 'dead', state, closed(state))).toBe('lost-lease');
+      expect(await store.acquireLease(CODE, 'other', T0 + 1, LEASE_MS, null)).toBe(true);
+      // an expired lease without a seal is left alone: its owner may still commit (ST5)
+      expect(await store.clearExpiredSeal(CODE, T0 + 1 + LEASE_MS)).toBe(false);
+      expect(await store.commit(CODE, 'other', state, withSession(state, { locked: true }))).toBe('ok');
+      await store.releaseLease(CODE, 'other');
+      expect(Object.keys((await store.loadState(CODE))!.answers.q1!)).toEqual(['p1']);
+    });
+
     it('ST8 addPlayer: unique nickname keys (kicked players keep theirs), player ids, cap, lock, phase', async () => {
       const base = await session({ players: 1, options: { maxPlayers: 3, allowLateJoin: false } });
       expect(await store.addPlayer('NOPE', player('x', 'X'), key('X'))).toBe('no-session');

@@ -76,8 +76,17 @@ export interface SessionStore {
   /**
    * Takes the session's lease for `ttlMs` (false if another owner holds it unexpired).
    * With `sealStep`, answers for that step are refused from now on (a close is coming).
+   * The seal belongs to the lease: it is set to `sealStep` (null clears it), so a seal that an
+   * expired owner left behind (it died between acquire and commit) never outlives a take-over.
    */
   acquireLease(code: string, owner: string, now: number, ttlMs: number, sealStep: number | null): Promise<boolean>;
+  /**
+   * The sweeper's repair for an owner that died while holding a seal: when the lease expired
+   * (`leaseUntil <= now`) and a seal is set, clears lease and seal atomically, so answers flow
+   * again and the old owner's commit is refused (`lost-lease`). An unexpired lease, or an
+   * expired one without a seal (still its owner's to commit), is left alone. True if it cleared.
+   */
+  clearExpiredSeal(code: string, now: number): Promise<boolean>;
   /** Releases the lease; clears a seal the commit did not make permanent. */
   releaseLease(code: string, owner: string): Promise<void>;
   /**

@@ -80,8 +80,8 @@ export class HostState extends LiveConnection {
   savingGrade = $state(false);
 
   /**
-   * Rubrics by question id. The host view carries the rubric of the current question only, so
-   * they are remembered (and kept in storage) to grade earlier questions later.
+   * Rubrics by question id, remembered (and kept in storage) from the question summaries and
+   * the current question, so a console reconnecting to an older server can still grade.
    */
   readonly rubrics = new SvelteMap<string, RubricCriterion[]>();
 
@@ -112,12 +112,12 @@ export class HostState extends LiveConnection {
   }
 
   /**
-   * The rubric to grade `questionId` against: from the question summary if the server sends
-   * it there, else remembered from when the question was current, else reconstructed from the
-   * criterion ids of an existing grade (labels and maxima unknown: 9).
+   * The rubric to grade `questionId` against: from the question summary (P3), else remembered
+   * from when the question was current, else reconstructed from the criterion ids of an
+   * existing grade (labels and maxima unknown: 9).
    */
   rubricFor(questionId: string): RubricCriterion[] | null {
-    const summary = this.view?.questions.find((q) => q.id === questionId) as (HostQuestionSummary & { rubric?: RubricCriterion[] | null }) | undefined;
+    const summary = this.view?.questions.find((q) => q.id === questionId);
     if (summary?.rubric) return summary.rubric;
     const known = this.rubrics.get(questionId);
     if (known) return known;
@@ -336,6 +336,12 @@ export class HostState extends LiveConnection {
     const q = this.gradingQuestion;
     if (!q) return [];
     return [...this.gradingItems.values()].filter((i) => i.questionId === q.id);
+  }
+
+  /** Is this response the one on the classroom display? */
+  isSpotlit(item: Pick<GradingItem, 'questionId' | 'playerId'>): boolean {
+    const s = this.view?.spotlight;
+    return !!s && s.questionId === item.questionId && s.playerId === item.playerId;
   }
 
   /** Items of the grading question that pass the filter. */

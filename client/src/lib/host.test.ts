@@ -207,6 +207,23 @@ describe('grading', () => {
     expect(h.groups).toHaveLength(3);
   });
 
+  test('the question summaries carry rubrics: an earlier question is gradable without having been current here', async () => {
+    const { h } = connected({ phase: 'open', step: 4, questionIndex: 1, question: { ...openQ, explanation: 'x', solution: { type: 'open' }, rubric } });
+    expect(h.rubricFor('q-vm')).toEqual([{ id: 'why', label: 'Justifies', points: 2, description: 'Says why.' }]);
+    // q-open's summary has none in this fixture: the current question's rubric is used.
+    expect(h.rubricFor('q-open')).toEqual(rubric);
+    expect(h.rubricFor('q-unknown')).toBeNull();
+  });
+
+  test('the spotlighted response is recognised by its player, not by its text', async () => {
+    const spotlight = { questionId: 'q-open', playerId: 'p2', prompt: openQ.prompt, text: 'Containers share the host kernel.', author: null, grade: null };
+    const { h } = connected({ phase: 'closed', step: 4, questionIndex: 1, spotlight });
+    expect(h.isSpotlit(items[1]!)).toBe(true);
+    // Ada wrote the same text, but her response is not the one on the display.
+    expect(h.isSpotlit(items[0]!)).toBe(false);
+    expect(h.isSpotlit({ questionId: 'q-vm', playerId: 'p2' })).toBe(false);
+  });
+
   test('rubrics seen while a question is current are remembered across reloads', async () => {
     withQueue();
     const h2 = new HostState(CODE, { socketFactory: sockets.factory, storage });

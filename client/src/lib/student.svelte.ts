@@ -66,8 +66,9 @@ export class StudentState extends LiveConnection {
   suggestions = $state<string[]>([]);
   loadingNames = $state(false);
 
-  /** May the instructor show my name when spotlighting my answer? */
+  /** May the instructor show my name when spotlighting my answer? (The server's word wins.) */
   consent = $state(false);
+  #consentInFlight = 0;
 
   readonly #storage: KeyValueStore;
   #pending = $state.raw<PendingAnswer | null>(null);
@@ -344,6 +345,11 @@ export class StudentState extends LiveConnection {
     const prevQuestion = this.view?.question?.id ?? null;
     this.view = v;
     if (v.me.nickname) this.nickname = v.me.nickname;
+    // What the server holds (another device, cleared storage); not while a change is on its way.
+    if (this.#consentInFlight === 0 && typeof v.me.consent === 'boolean' && v.me.consent !== this.consent) {
+      this.consent = v.me.consent;
+      this.#storage.setItem(keys.consent(v.code), v.me.consent ? '1' : '0');
+    }
     const q = v.phase === 'lobby' ? null : v.question;
     if (q?.id !== prevQuestion) this.#resetQuestion();
     this.#loadDraft();
@@ -583,7 +589,13 @@ export class StudentState extends LiveConnection {
     this.consent = allow;
     if (this.code) this.#storage.setItem(keys.consent(this.code), allow ? '1' : '0');
     if (!this.socket || !this.joined) return;
-    const ack = await request(this.socket, 'player:consent', { allow }, 10_000);
+    this.#consentInFlight++;
+    let ack;
+    try {
+      ack = await request(this.socket, 'player:consent', { allow }, 10_000);
+    } finally {
+      this.#consentInFlight--;
+    }
     if (!ack.ok) {
       this.consent = previous;
       if (this.code) this.#storage.setItem(keys.consent(this.code), previous ? '1' : '0');

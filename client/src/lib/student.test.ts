@@ -423,7 +423,7 @@ describe('results', () => {
       studentView({
         phase: 'reveal',
         question: singleQ,
-        me: { playerId: 'p1', nickname: 'Ada', score: 950, rank: 2, streak: 1 },
+        me: { playerId: 'p1', nickname: 'Ada', score: 950, rank: 2, streak: 1, consent: false },
         reveal: {
           solution: { type: 'single', correct: [0] },
           explanation: 'A hypervisor presents virtual hardware.',
@@ -445,5 +445,29 @@ describe('results', () => {
     await p;
     expect(s.consent).toBe(true);
     expect(storage.getItem(`quizroom:consent:${CODE}`)).toBe('1');
+  });
+
+  test('the consent the server holds wins over this device\'s memory, except while a change is on its way', async () => {
+    storage.setItem(`quizroom:consent:${CODE}`, '0');
+    const { s, sock } = await joined({ me: { playerId: 'p1', nickname: 'Ada', score: 0, rank: null, streak: 0, consent: true } });
+    expect(s.consent).toBe(true); // given on another device, or before this browser's storage was cleared
+    expect(storage.getItem(`quizroom:consent:${CODE}`)).toBe('1');
+    const p = s.setConsent(false);
+    // A view computed before the change arrives first: it does not flip the box back.
+    sock.fire('student:view', studentView({ me: { playerId: 'p1', nickname: 'Ada', score: 0, rank: null, streak: 0, consent: true } }));
+    expect(s.consent).toBe(false);
+    sock.ackOk('player:consent', { allow: false });
+    await p;
+    sock.fire('student:view', studentView({ me: { playerId: 'p1', nickname: 'Ada', score: 0, rank: null, streak: 0, consent: false } }));
+    expect(s.consent).toBe(false);
+  });
+
+  test('a refused consent change is undone', async () => {
+    const { s, sock } = await joined();
+    const p = s.setConsent(true);
+    sock.ackError('player:consent', 'RATE_LIMITED', 'Slow down.');
+    await p;
+    expect(s.consent).toBe(false);
+    expect(storage.getItem(`quizroom:consent:${CODE}`)).toBe('0');
   });
 });

@@ -174,6 +174,9 @@ function closeQuestion(state: GameState, skipped: boolean): EngineResult {
 
 function scoreQuestion(state: GameState, question: Question): GameState {
   const ranking = computeRanking(state, 'live');
+  // Before anyone has a point everyone shares rank 1: movement from that board would show
+  // arrows down for all but the winner, so the first board that separates players has none (SC12).
+  const rankedBefore = ranking.entries.some((e) => e.score !== 0);
   const answers = state.answers[question.id] ?? {};
   const affectsStreak = question.type !== 'poll' && question.type !== 'open';
   const players: Record<string, Player> = {};
@@ -194,7 +197,7 @@ function scoreQuestion(state: GameState, question: Question): GameState {
       score += record.points + bonus;
       scoredAnswers[player.id] = { ...record, streakBonus: bonus };
     }
-    players[player.id] = { ...player, streak, score, correctCount, totalTimeMs, previousRank: ranking.rankOf.get(player.id) ?? null };
+    players[player.id] = { ...player, streak, score, correctCount, totalTimeMs, previousRank: rankedBefore ? (ranking.rankOf.get(player.id) ?? null) : null };
   }
   return { ...state, players, answers: { ...state.answers, [question.id]: scoredAnswers } };
 }

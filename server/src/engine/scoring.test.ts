@@ -499,7 +499,16 @@ describe('SC11 ranking', () => {
     expect(computeRanking(s, 'live').entries.map((e) => e.rank)).toEqual([1, 1]);
   });
 
-  it('SC11: movement is the change of rank since the previous scoring', () => {
+  it('SC12: the first board that separates players shows no movement (everyone was tied at 0)', () => {
+    const s = afterOne([100, 15_000, null]);
+    expect(computeRanking(s, 'live').entries.map((e) => [e.nickname, e.rank, e.movement])).toEqual([
+      ['P0', 1, 0],
+      ['P1', 2, 0],
+      ['P2', 3, 0],
+    ]);
+  });
+
+  it('SC12: movement is the change of rank since the previous scoring', () => {
     let s = afterOne([100, 15_000]); // P0 first, P1 second
     s = apply(s, { type: 'next' }, T0 + 30_000);
     s = apply(s, answerCmd(pid('P1'), Q.multi, { type: 'multi', choices: [0, 2] }), T0 + 30_100);

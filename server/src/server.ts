@@ -6,7 +6,7 @@ import type { Bank } from '@quizroom/shared';
 import { loadBundledBanks } from '@quizroom/question-bank';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +32,7 @@ export interface StartOptions {
   clientDist?: string | null;
   /** Per-socket event bucket (tests of rate limiting tune it). */
   eventLimit?: { capacity: number; refillPerSec: number };
+  hostEventLimit?: { capacity: number; refillPerSec: number };
   loginLimit?: { capacity: number; refillPerSec: number };
 }
 
@@ -65,6 +66,9 @@ export async function startQuizroom(opts: StartOptions): Promise<RunningServer> 
     const sub = await connectRedis(config.REDIS_URL, { onError });
     redisClients.push(client, pub, sub);
     store = new RedisStore(client, { clock });
+    // The adapter fires these and forgets them: during an outage their rejections would be unhandled.
+    catchRejections(pub, ['publish', 'sPublish'], logger);
+    catchRejections(sub, ['subscribe', 'pSubscribe', 'unsubscribe', 'pUnsubscribe'], logger);
     adapter = createAdapter(pub, sub);
   }
   store ??= new MemoryStore({ clock });
@@ -93,6 +97,7 @@ export async function startQuizroom(opts: StartOptions): Promise<RunningServer> 
     loginLimit: opts.loginLimit ?? { capacity: config.LIMIT_LOGIN_BURST, refillPerSec: config.LIMIT_LOGIN_PER_SEC },
   });
   const httpServer = createServer(app);
+  const httpRequests = trackHttpRequests(httpServer);
   const allowedOrigins = new Set(config.ALLOWED_ORIGINS);
   if (config.PUBLIC_URL) allowedOrigins.add(new URL(config.PUBLIC_URL).origin);
   realtime = attachRealtime(httpServer, {
@@ -111,10 +116,14 @@ export async function startQuizroom(opts: StartOptions): Promise<RunningServer> 
     },
     trustProxy: config.TRUST_PROXY,
     eventLimit: opts.eventLimit ?? { capacity: config.LIMIT_EVENT_BURST, refillPerSec: config.LIMIT_EVENT_PER_SEC },
+    hostEventLimit: opts.hostEventLimit ?? { capacity: config.LIMIT_HOST_EVENT_BURST, refillPerSec: config.LIMIT_HOST_EVENT_PER_SEC },
     joinLimit: { capacity: config.LIMIT_JOIN_BURST, refillPerSec: config.LIMIT_JOIN_PER_SEC },
     badCodeLimit: { capacity: config.LIMIT_BAD_CODE_BURST, refillPerSec: config.LIMIT_BAD_CODE_PER_SEC },
   });
-  if (adapter) realtime.io.adapter(adapter);
+  if (adapter) {
+    realtime.io.adapter(adapter);
+    realtime.broadcaster.enableCrossProcess();
+  }
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -127,28 +136,44 @@ export async function startQuizroom(opts: StartOptions): Promise<RunningServer> 
   const close = () =>
     (closing ??= (async () => {
       service.stop();
-      // Stop accepting (the listener closes; established sockets stay open for now) and give the reconnect hint.
+      // HTTP responses from now on close their connection (no keep-alive into a closing process).
+      httpRequests.beginClose();
+      // Stop accepting (the listener closes; established sockets stay open for now), close the
+      // keep-alive connections that carry no request (nothing to lose there; Node's close()
+      // does that too), and give the reconnect hint.
       const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeIdleConnections();
       // Local only: with the Redis adapter a plain emit would reach every process's clients.
       realtime!.io.local.emit('server:restarting', { retryAfterMs: 1000 });
-      // Finish the requests being handled: their acks go out before the sockets close.
-      if (!(await realtime!.drain(5000))) logger.warn('shutdown: requests still in flight after 5 s; closing anyway');
-      realtime!.broadcaster.stop();
-      // Close each connection after its last packets (acks, the hint, the disconnect) are written:
-      // io.close() below would discard whatever is still buffered.
-      const conns = [...realtime!.io.of('/').sockets.values()].map((s) => s.conn);
-      realtime!.io.local.disconnectSockets(true);
-      let flushTimer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.all(conns.map((c) => (c.readyState === 'closed' ? undefined : new Promise((resolve) => c.once('close', resolve))))),
-        new Promise((resolve) => (flushTimer = setTimeout(resolve, 2000))),
-      ]);
-      clearTimeout(flushTimer);
+      // Finish what is being handled, each within the drain window and side by side: the socket
+      // requests (their acks go out before the sockets close; then the sockets go, so their
+      // clients move on at once) and the HTTP requests (an export download, an upload).
+      const socketsClosed = (async () => {
+        if (!(await realtime!.drain(DRAIN_MS))) logger.warn('shutdown: socket requests still in flight after the drain window; closing anyway');
+        realtime!.broadcaster.stop();
+        // Close each connection after its last packets (acks, the hint, the disconnect) are written:
+        // io.close() below would discard whatever is still buffered.
+        const conns = [...realtime!.io.of('/').sockets.values()].map((s) => s.conn);
+        realtime!.io.local.disconnectSockets(true);
+        let flushTimer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.all(conns.map((c) => (c.readyState === 'closed' ? undefined : new Promise((resolve) => c.once('close', resolve))))),
+          new Promise((resolve) => (flushTimer = setTimeout(resolve, 2000))),
+        ]);
+        clearTimeout(flushTimer);
+      })();
+      const requestsDone = httpRequests.drain(DRAIN_MS).then((done) => {
+        if (!done) logger.warn({ requests: httpRequests.size }, 'shutdown: HTTP requests still in flight after the drain window; closing anyway');
+      });
+      await Promise.all([socketsClosed, requestsDone]);
       // Redis unreachable: drop its clients first. The adapter's unsubscribes (io.close) would
       // otherwise wait in the offline queue and reject unhandled when the client is destroyed.
       await Promise.all(redisClients.filter((c) => !c.isReady).map((c) => closeRedisClient(c)));
+      // What HTTP connections are left carry no request any more (their requests finished above),
+      // or one that outlived the drain window. io.close() closes the HTTP server too and would
+      // wait for them.
+      httpServer.closeAllConnections();
       await new Promise<void>((resolve) => realtime!.io.close(() => resolve()));
-      httpServer.closeAllConnections?.();
       await httpClosed;
       await store!.close();
       await Promise.all(redisClients.map((c) => closeRedisClient(c)));
@@ -156,6 +181,82 @@ export async function startQuizroom(opts: StartOptions): Promise<RunningServer> 
 
   const host = config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST;
   return { url: `http://${host}:${port}`, port, password, passwordGenerated, storeKind: store.kind, httpServer, io: realtime.io, service, close };
+}
+
+/**
+ * The Socket.IO Redis adapter calls its clients without awaiting or catching: a broadcast's
+ * `publish` while Redis is down waits in the pub client's offline queue and is rejected when
+ * the client is destroyed (a shutdown during the outage), or when the connection drops with
+ * the command in flight; the subscriptions' (un)subscribe calls likewise. Each such rejection
+ * would be an unhandled rejection (which ends a Node process by default). Wraps those methods
+ * so every returned promise already has a handler: the failure is logged, and the broadcast is
+ * lost — clients get their whole view again on reconnect or with the next update.
+ */
+export function catchRejections(client: object, methods: readonly string[], logger: Logger): void {
+  const target = client as Record<string, unknown>;
+  for (const name of methods) {
+    const original = target[name];
+    if (typeof original !== 'function') continue;
+    target[name] = function (this: unknown, ...args: unknown[]) {
+      const result: unknown = Reflect.apply(original, this ?? client, args);
+      if (result instanceof Promise) {
+        result.catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err), command: name }, 'redis adapter command failed'));
+      }
+      return result;
+    };
+  }
+}
+
+/** How long a graceful close waits for requests in flight (socket acks and HTTP requests alike). */
+const DRAIN_MS = 5000;
+
+/**
+ * The HTTP requests being handled (Socket.IO's own transport requests excluded: the realtime
+ * layer drains those). A graceful close waits for them instead of cutting them, and from
+ * `beginClose()` on every response closes its connection once it is complete.
+ */
+function trackHttpRequests(server: HttpServer) {
+  const open = new Set<ServerResponse>();
+  let waiters: (() => void)[] = [];
+  let closing = false;
+  const lastOnItsConnection = (res: ServerResponse) => {
+    if (!res.headersSent) res.setHeader('Connection', 'close');
+  };
+  server.on('request', (req, res) => {
+    if (req.url?.startsWith('/socket.io/')) return;
+    open.add(res);
+    if (closing) lastOnItsConnection(res);
+    res.once('close', () => {
+      open.delete(res);
+      // A response that had started before the close kept its connection alive: idle now.
+      if (closing) server.closeIdleConnections();
+      if (open.size === 0) for (const resolve of waiters.splice(0)) resolve();
+    });
+  });
+  return {
+    get size() {
+      return open.size;
+    },
+    beginClose() {
+      closing = true;
+      for (const res of open) lastOnItsConnection(res);
+    },
+    /** True once no HTTP request is in flight; false if `timeoutMs` ran out first. */
+    drain(timeoutMs: number): Promise<boolean> {
+      if (open.size === 0) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          waiters = waiters.filter((w) => w !== done);
+          resolve(false);
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        waiters.push(done);
+      });
+    },
+  };
 }
 
 type RedisConnection = { isOpen: boolean; isReady: boolean; close(): Promise<unknown>; destroy(): void };

@@ -88,7 +88,8 @@ export interface StudentView {
   code: string;
   phase: Phase;
   step: number;
-  me: { playerId: string; nickname: string; score: number; rank: number | null; streak: number };
+  /** `consent`: may the instructor show this student's name with a spotlighted response (P4)? */
+  me: { playerId: string; nickname: string; score: number; rank: number | null; streak: number; consent: boolean };
   playerCount: number;
   question: PublicQuestion | null;
   /** Server time (ms since epoch) at which the open question closes; null when paused/closed. */
@@ -151,6 +152,14 @@ export interface HostQuestionSummary {
   type: QuestionType;
   prompt: string;
   hasRubric: boolean;
+  /** The criteria a response is graded against (open questions and justifications), so the
+   * grading queue can score any question, not only the current one (P3). */
+  rubric: RubricCriterion[] | null;
+}
+
+/** The host's spotlight also names the response (the display's never does: P4). */
+export interface HostSpotlightView extends SpotlightView {
+  playerId: string;
 }
 
 export interface HostView {
@@ -170,7 +179,7 @@ export interface HostView {
   pausedRemainingMs: number | null;
   distribution: Distribution | null;
   leaderboard: LeaderboardEntry[];
-  spotlight: SpotlightView | null;
+  spotlight: HostSpotlightView | null;
   /** Join attempts in the last minute, to spot a bot flood (added by the server, not the engine). */
   joinActivity?: { attempts: number; refused: number; throttled: number };
   serverNow: number;

@@ -5,7 +5,11 @@
  *        net.Socket (the floor: a syscall per socket), or
  *   sio: one Socket.IO room broadcast, `io.to(room).emit('question:opened', payload)`,
  *        with the server options Quizroom uses (perMessageDeflate off).
- * Both write the very same bytes per socket (`42["question:opened",{…}]`).
+ * Both write the very same bytes per socket (`42["question:opened",{…}]`). A third round,
+ *   personal: every socket gets its own ~900-byte student view (a reveal: question, solution,
+ *        the student's result), encoded per socket and written the way the server's
+ *        broadcaster sends personal views (`socket.conn.write('2["student:view",{…}]')`),
+ * shows what a personal view costs on top of a room broadcast.
  *
  * Per round: CPU of this process (process.cpuUsage) from just before the broadcast until
  * the client process reports every copy received, and the same CPU for the synchronous
@@ -38,6 +42,36 @@ export interface CostResult {
   sioDeliverMs: number;
   /** sio / raw, CPU per recipient. */
   ratio: number;
+  /** Personal views (one per socket, each encoded for its socket): µs per recipient, its sync part, delivery (ms), bytes. */
+  personalUsPerRecipient: number;
+  personalSyncUsPerRecipient: number;
+  personalDeliverMs: number;
+  personalPayloadBytes: number;
+}
+
+/** A reveal view like the server's, different for every student. */
+function personalView(i: number) {
+  return {
+    role: 'student',
+    code: 'BENCH1',
+    phase: 'reveal',
+    step: 5,
+    me: { playerId: `p${i.toString(36).padStart(11, '0')}`, nickname: `Student ${i}`, score: 1000 + i, rank: i + 1, streak: 1, consent: false },
+    playerCount: 2000,
+    question: PAYLOAD.question,
+    deadline: null,
+    pausedRemainingMs: null,
+    myAnswer: { answer: { type: 'single', choice: i % 4 }, justification: null },
+    reveal: {
+      solution: { type: 'single', correct: [1] },
+      explanation: 'Containers share the host kernel; virtual machines each run their own.',
+      result: { questionId: 'q1', answered: true, correct: i % 4 === 1, fraction: i % 4 === 1 ? 1 : 0, points: i % 4 === 1 ? 950 : 0, streakBonus: 0, streak: 1, awaitingGrade: false },
+    },
+    grades: [],
+    leaderboard: null,
+    final: null,
+    serverNow: 1767225540000,
+  };
 }
 
 const PAYLOAD = {
@@ -196,6 +230,12 @@ export async function runBroadcastCost(opts: { k: number; rounds: number }): Pro
     const sio = await measure(child, k, rounds, () => {
       io.to('room').emit('question:opened', PAYLOAD);
     }, sioState);
+    // personal: the same connections, one view each (views built beforehand: only encoding and writing are timed).
+    const sockets = [...io.of('/').sockets.values()];
+    const views = sockets.map((_, i) => personalView(i));
+    const personal = await measure(child, k, rounds, () => {
+      for (let i = 0; i < sockets.length; i++) sockets[i]!.conn.write(`2${JSON.stringify(['student:view', views[i]])}`);
+    }, sioState);
     io.close();
     sioHttp.close();
 
@@ -213,6 +253,10 @@ export async function runBroadcastCost(opts: { k: number; rounds: number }): Pro
       rawDeliverMs: round2(median(raw.deliverMs)),
       sioDeliverMs: round2(median(sio.deliverMs)),
       ratio: round2(sioUs / rawUs),
+      personalUsPerRecipient: round2(per(personal.cpuUs)),
+      personalSyncUsPerRecipient: round2(per(personal.syncUs)),
+      personalDeliverMs: round2(median(personal.deliverMs)),
+      personalPayloadBytes: Buffer.byteLength(`42${JSON.stringify(['student:view', views[0]])}`),
     };
   } finally {
     child.send({ type: 'close' });

@@ -102,6 +102,11 @@ export function formatReport(r: BenchResult): string {
       `broadcast cost (K=${b.k}, ${b.payloadBytes}-byte message, median of ${b.rounds}): raw write() ${b.rawUsPerRecipient} µs/recipient (sync ${b.rawSyncUsPerRecipient}), ` +
         `Socket.IO room emit ${b.sioUsPerRecipient} µs/recipient (sync ${b.sioSyncUsPerRecipient}) → ${b.ratio}×; all delivered in ${b.rawDeliverMs} / ${b.sioDeliverMs} ms`,
     );
+    // Older reports have no personal round.
+    if (b.personalUsPerRecipient !== undefined)
+      out.push(
+        `personal views (one ${b.personalPayloadBytes}-byte view per socket, each encoded for its socket): ${b.personalUsPerRecipient} µs/recipient (sync ${b.personalSyncUsPerRecipient}); all delivered in ${b.personalDeliverMs} ms`,
+      );
   }
   out.push('');
   out.push(table(['bar (2 cores, N=2,000, 1 process on Redis)', 'target', 'this run', 'pass'], r.bars.map((b) => [b.name, b.target, b.value, b.pass === null ? '–' : b.pass ? 'yes' : 'NO'])));

@@ -691,6 +691,9 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
           const cmd = await hostAll('question:close');
           return { ...cmd, facts: await waitAll(`v:closed:${cmd.step}`) };
         });
+        // The display's view of the close (the server sends it once the students have theirs).
+        const displayDeadline = now() + phaseTimeout;
+        while (now() < displayDeadline && !rooms.every((r) => r.displayViews.has(`closed:${closed.step}`))) await sleep(5);
         const displayAnswered = rooms.map((r) => {
           const roomAcked = okFacts.filter((f) => roomOf(f.idx) === r.index).length;
           return { room: r.index, shown: r.displayViews.get(`closed:${closed.step}`)?.answered ?? null, acked: roomAcked };

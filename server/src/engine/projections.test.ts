@@ -3,7 +3,7 @@
  * as serialized JSON, i.e. exactly what would go over the socket.
  */
 import { describe, expect, it } from 'vitest';
-import type { AnswerInput, SessionOptionsInput } from '@quizroom/shared';
+import { rubricOf, type AnswerInput, type SessionOptionsInput } from '@quizroom/shared';
 import type { Command } from './commands.ts';
 import { computeRanking } from './ranking.ts';
 import { displayView, hostView, spotlightView, studentView } from './projections.ts';
@@ -176,6 +176,16 @@ describe('P1 student view', () => {
     expect(studentView(s, BOB, T0)?.reveal?.result).toMatchObject({ answered: true, awaitingGrade: true, grade: null });
   });
 
+  it('P1/P4: a student sees their own spotlight consent, and no one else\'s', () => {
+    let s = joinAll(game(), ['Ada', 'Bob']);
+    expect(studentView(s, ADA, T0)?.me.consent).toBe(false);
+    s = apply(s, { type: 'spotlight-consent', playerId: ADA, allow: true });
+    expect(studentView(s, ADA, T0)?.me.consent).toBe(true);
+    expect(studentView(s, BOB, T0)?.me.consent).toBe(false);
+    s = apply(s, { type: 'spotlight-consent', playerId: ADA, allow: false });
+    expect(studentView(s, ADA, T0)?.me.consent).toBe(false);
+  });
+
   it('P1: an unknown player has no view', () => {
     expect(studentView(game(), 'p-nobody', T0)).toBeNull();
   });
@@ -279,6 +289,15 @@ describe('P3 host view', () => {
     expect(view.deadline).toBe(s.session.current!.deadline);
   });
 
+  it('P3: every question summary carries its rubric, so any question can be graded, not only the current one', () => {
+    const view = hostView(joinAll(game(), ['Ada']), T0);
+    const byId = new Map(view.questions.map((q) => [q.id, q]));
+    expect(byId.get(Q.open)?.rubric).toEqual(rubricOf(question(Q.open)));
+    expect(byId.get(Q.justify)?.rubric).toEqual(rubricOf(question(Q.justify)));
+    expect(byId.get(Q.open)?.rubric?.[0]?.description).toMatch(/RUBRIC-DESC-kernel/);
+    for (const q of view.questions) expect(q.rubric !== null, q.id).toBe(q.hasRubric);
+  });
+
   it('P3: the host sees the solution and correct counts of a choice question before reveal', () => {
     let s = openQuestionAt(joinAll(game(), ['Ada', 'Bob']), QI[Q.single]!);
     const { bob, ada } = answersFor(s, Q.single);
@@ -313,6 +332,11 @@ describe('P4 spotlight author', () => {
     expect(displayView(s, T0).spotlight?.author).toBeNull();
     expect(hostView(s, T0).spotlight?.author).toBeNull();
     expect(JSON.stringify(displayView(s, T0).spotlight)).not.toContain('Ada"');
+    // The host's spotlight names the response (to mark it in the grading queue); the
+    // display's carries no player id, which its leaderboard would map to a nickname.
+    expect(hostView(s, T0).spotlight?.playerId).toBe(ADA);
+    expect(displayView(s, T0).spotlight).not.toHaveProperty('playerId');
+    expect(JSON.stringify(displayView(s, T0).spotlight)).not.toContain(ADA);
 
     // Another student's consent does not reveal Ada.
     s = apply(s, { type: 'spotlight-consent', playerId: BOB, allow: true });

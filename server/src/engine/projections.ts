@@ -9,6 +9,7 @@ import {
   type Distribution,
   type DisplayView,
   type GradeView,
+  type HostSpotlightView,
   type HostView,
   type MyResult,
   type PublicQuestion,
@@ -19,7 +20,7 @@ import {
 } from '@quizroom/shared';
 import { computeRanking, type Ranking } from './ranking.ts';
 import { responseText } from './reducer.ts';
-import type { AnswerRecord, CurrentQuestion, GameState, Grade } from './state.ts';
+import type { AnswerRecord, CurrentQuestion, GameState, Grade, Player } from './state.ts';
 
 const REVEALED_PHASES = new Set(['reveal', 'leaderboard', 'finished']);
 const LEADERBOARD_SIZE = 10;
@@ -144,7 +145,18 @@ function myResult(state: GameState, q: Question, record: AnswerRecord | undefine
 }
 
 /** P1: a student's view carries their own data, the public question and, after reveal, the solution. */
-export function studentView(state: GameState, playerId: string, now: number, ranking: Ranking = computeRanking(state, 'live')): StudentView | null {
+/**
+ * `ranking` (live) and `finalRanking` (used once the session is finished) may be passed in so
+ * a caller building many views of one state ranks everyone once, not once per view; `state`
+ * then only needs this player and their answers (O(questions) per view).
+ */
+export function studentView(
+  state: GameState,
+  playerId: string,
+  now: number,
+  ranking: Ranking = computeRanking(state, 'live'),
+  finalRanking?: Ranking,
+): StudentView | null {
   const player = state.players[playerId];
   if (!player) return null;
   const { session } = state;
@@ -152,7 +164,7 @@ export function studentView(state: GameState, playerId: string, now: number, ran
   const q = cur ? state.questions[cur.index] : undefined;
   const record = q ? state.answers[q.id]?.[playerId] : undefined;
   const finished = session.phase === 'finished';
-  const finalRanking = finished ? computeRanking(state, 'final') : ranking;
+  const shown = finished ? (finalRanking ?? computeRanking(state, 'final')) : ranking;
   const grades: StudentView['grades'] = [];
   for (const question of state.questions) {
     const r = state.answers[question.id]?.[playerId];
@@ -164,15 +176,15 @@ export function studentView(state: GameState, playerId: string, now: number, ran
     code: session.code,
     phase: session.phase,
     step: session.step,
-    me: { playerId, nickname: player.nickname, score: finalRanking.totalOf.get(playerId) ?? player.score, rank: finalRanking.rankOf.get(playerId) ?? null, streak: player.streak },
+    me: { playerId, nickname: player.nickname, score: shown.totalOf.get(playerId) ?? player.score, rank: shown.rankOf.get(playerId) ?? null, streak: player.streak, consent: player.showNameInSpotlight },
     playerCount: ranking.entries.length,
     question: session.phase === 'lobby' ? null : publicQuestion(state),
     ...timing(cur, session.phase),
     myAnswer: record ? { answer: record.answer, justification: record.justification } : null,
     reveal: q && isRevealed(state) ? { solution: solutionOf(q), explanation: q.explanation, result: myResult(state, q, record, player.streak) } : null,
     grades,
-    leaderboard: session.phase === 'leaderboard' || finished ? finalRanking.entries.slice(0, LEADERBOARD_SIZE) : null,
-    final: finished ? { rank: finalRanking.rankOf.get(playerId) ?? 0, score: finalRanking.totalOf.get(playerId) ?? 0, players: finalRanking.entries.length } : null,
+    leaderboard: session.phase === 'leaderboard' || finished ? shown.entries.slice(0, LEADERBOARD_SIZE) : null,
+    final: finished ? { rank: shown.rankOf.get(playerId) ?? 0, score: shown.totalOf.get(playerId) ?? 0, players: shown.entries.length } : null,
     serverNow: now,
   };
 }
@@ -186,11 +198,7 @@ export function displayView(state: GameState, now: number, ranking: Ranking = co
   const closed = session.phase === 'closed' || revealed;
   const finished = session.phase === 'finished';
   const finalRanking = finished ? computeRanking(state, 'final') : ranking;
-  const recent = Object.values(state.players)
-    .filter((p) => !p.kicked)
-    .sort((a, b) => b.joinedAt - a.joinedAt)
-    .slice(0, RECENT_NICKNAMES)
-    .map((p) => p.nickname);
+  const recent = newestPlayers(state, RECENT_NICKNAMES).map((p) => p.nickname);
   return {
     role: 'display',
     code: session.code,
@@ -210,6 +218,25 @@ export function displayView(state: GameState, now: number, ranking: Ranking = co
     spotlight: spotlightView(state),
     serverNow: now,
   };
+}
+
+/**
+ * The `k` players (kicked ones excluded) who joined last, newest first; players who joined at
+ * the same time keep the order of `state.players`. Same result as sorting every player by
+ * join time, in O(N·k) worst case and O(N) typically, instead of O(N log N) on every refresh.
+ */
+export function newestPlayers(state: GameState, k: number): Player[] {
+  const top: Player[] = [];
+  if (k <= 0) return top;
+  for (const p of Object.values(state.players)) {
+    if (p.kicked) continue;
+    if (top.length === k && p.joinedAt <= top[k - 1]!.joinedAt) continue;
+    let pos = top.length;
+    while (pos > 0 && top[pos - 1]!.joinedAt < p.joinedAt) pos--;
+    top.splice(pos, 0, p);
+    if (top.length > k) top.pop();
+  }
+  return top;
 }
 
 /** P2: before reveal the display gets counts only; which answers are right is part of the solution. */
@@ -233,6 +260,12 @@ export function spotlightView(state: GameState): SpotlightView | null {
   const text = record ? responseText(record) : null;
   if (!q || !record || !player || text === null) return null;
   return { questionId: q.id, prompt: q.type === 'open' ? q.prompt : (q.justify?.prompt ?? q.prompt), text, author: player.showNameInSpotlight ? player.nickname : null, grade: gradeView(record.grade, q) };
+}
+
+/** P3: the host's spotlight also says whose response it is (the console marks it in the queue). */
+export function hostSpotlightView(state: GameState): HostSpotlightView | null {
+  const view = spotlightView(state);
+  return view && state.session.spotlight ? { ...view, playerId: state.session.spotlight.playerId } : null;
 }
 
 /** P3: the instructor sees everything about the session, including live answer counts. */
@@ -267,13 +300,13 @@ export function hostView(
       .filter((p) => !p.kicked)
       .sort((a, b) => a.joinedAt - b.joinedAt)
       .map((p) => ({ playerId: p.id, nickname: p.nickname, score: p.score, gradedPoints: p.gradedPoints, streak: p.streak, connected: isConnected(p.id), answeredCurrent: answers[p.id] !== undefined })),
-    questions: state.questions.map((x, index) => ({ id: x.id, index, type: x.type, prompt: x.prompt, hasRubric: rubricOf(x) !== undefined })),
+    questions: state.questions.map((x, index) => ({ id: x.id, index, type: x.type, prompt: x.prompt, hasRubric: rubricOf(x) !== undefined, rubric: rubricOf(x) ?? null })),
     questionIndex: session.questionIndex,
     question: q && pub ? { ...pub, explanation: q.explanation, solution: solutionOf(q), rubric: rubricOf(q) ?? null } : null,
     ...timing(cur, session.phase),
     distribution: distributionOf(state),
     leaderboard: (session.phase === 'finished' ? computeRanking(state, 'final') : ranking).entries,
-    spotlight: spotlightView(state),
+    spotlight: hostSpotlightView(state),
     serverNow: now,
   };
 }

@@ -31,8 +31,16 @@ export interface Change {
   code: string;
   state: GameState;
   events: GameEvent[];
-  /** The state holds only the acting player (student commands): enough for that player's view. */
+  /**
+   * The state holds only the acting player (student commands): enough for that player's view;
+   * or, with `coreOnly`, no player at all.
+   */
   partial: boolean;
+  /**
+   * The state holds only the session core and the questions (and at most one player): host
+   * commands that change only the core, run without loading the room.
+   */
+  coreOnly?: boolean;
 }
 
 export interface GameServiceOptions {
@@ -45,6 +53,14 @@ export interface GameServiceOptions {
 
 /** Transitions out of an open question seal it first, so no answer slips in while it is scored. */
 const SEALING = new Set<Command['type']>(['close', 'skip', 'end', 'deadline', 'pause']);
+/**
+ * Commands that read and change only the session core: they run on a slice without players
+ * or answers and commit only the core, so their cost does not grow with the room (a "next"
+ * at 2,000 students would otherwise load and diff every player and answer first).
+ */
+const CORE_ONLY = new Set<Command['type']>(['next', 'reveal', 'leaderboard', 'pause', 'resume', 'lock', 'unlock']);
+/** No player has this id (ids are random tokens): the slice of it is the session core alone. */
+const NO_PLAYER = '';
 const LEASE_MS = 5000;
 const LEASE_ATTEMPTS = 40;
 
@@ -54,6 +70,8 @@ export class GameService {
   private readonly queue = new KeyedQueue();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly processId = randomUUID();
+  /** Per session, a player this process admitted: `start` runs on that player's slice (G1 asks for one). */
+  private readonly admitted = new Map<string, string>();
   private sweeper: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: GameServiceOptions) {
@@ -91,17 +109,32 @@ export class GameService {
     const owner = `${this.processId}:${randomUUID()}`;
     if (!(await this.acquire(code, owner, seal))) return fail('UNAVAILABLE', 'the session is busy: try again');
     try {
-      const state = await this.store.loadState(code);
+      const slice = CORE_ONLY.has(cmd.type) ? await this.store.loadSlice(code, NO_PLAYER, null) : cmd.type === 'start' ? await this.startSlice(code) : null;
+      const coreOnly = slice !== null;
+      const state = slice ?? (await this.store.loadState(code));
       if (!state) return fail('NOT_FOUND', 'no such session');
       const now = this.clock();
       const result = reduce(state, cmd, now);
       if (!result.ok) return result;
       if ((await this.store.commit(code, owner, state, result.state)) !== 'ok') return fail('UNAVAILABLE', 'the session is busy: try again');
-      await this.afterCommit(code, result.state, result.events);
+      await this.afterCommit(code, result.state, result.events, coreOnly);
       return { ok: true, data: { step: result.state.session.step, state: result.state } };
     } finally {
       await this.store.releaseLease(code, owner).catch(() => undefined);
     }
+  }
+
+  /**
+   * `start` changes only the core, but the engine starts a session only if someone joined
+   * (G1): the slice of one player this process admitted, if still in the game, shows that
+   * without loading the room. Null when there is none (then the whole state is loaded).
+   */
+  private async startSlice(code: string): Promise<GameState | null> {
+    const playerId = this.admitted.get(code);
+    if (playerId === undefined) return null;
+    const slice = await this.store.loadSlice(code, playerId, null);
+    const player = slice?.players[playerId];
+    return slice && player && !player.kicked ? slice : null;
   }
 
   /** Another process may hold the lease for a few milliseconds: wait for it, boundedly. */
@@ -113,14 +146,15 @@ export class GameService {
     return false;
   }
 
-  private async afterCommit(code: string, state: GameState, events: GameEvent[]): Promise<void> {
+  private async afterCommit(code: string, state: GameState, events: GameEvent[], coreOnly = false): Promise<void> {
     for (const e of events) {
       if (e.type === 'question-opened' || e.type === 'question-resumed') this.scheduleDeadline(state);
       if (e.type === 'question-closed' || e.type === 'question-paused' || e.type === 'session-finished') this.clearDeadline(code);
       if (e.type === 'player-kicked') await this.store.revokePlayerTokens(code, e.playerId);
       if (e.type === 'session-finished') await this.store.setRetention(code, this.opts.retentionSeconds);
+      if (e.type === 'question-opened' || e.type === 'session-finished') this.admitted.delete(code);
     }
-    this.opts.onChange({ code, state, events, partial: false });
+    this.opts.onChange(coreOnly ? { code, state, events, partial: true, coreOnly: true } : { code, state, events, partial: false });
   }
 
   // ------------------------------------------------------------ deadlines
@@ -157,6 +191,8 @@ export class GameService {
         const now = this.clock();
         for (const code of await this.store.liveCodes()) {
           const gate = await this.store.gate(code);
+          // A process that died between sealing and committing left a seal that would refuse every answer.
+          if (gate && gate.seal !== null && (await this.store.clearExpiredSeal(code, now))) this.opts.logger.warn({ code, step: gate.seal }, 'cleared a seal whose lease expired');
           if (!gate || gate.phase !== 'open' || gate.paused || gate.deadline === null || this.timers.has(code)) continue;
           const state = await this.store.loadState(code);
           const grace = state?.session.options.maxLatencyCompensationMs ?? 0;
@@ -180,7 +216,8 @@ export class GameService {
 
   // ------------------------------------------------------------ students
 
-  async join(code: string, nickname: string, offered: string[] = []): Promise<Result<{ playerId: string; token: string; nickname: string }>> {
+  /** `slice`: the session with only the new player (for their first view, without another load). */
+  async join(code: string, nickname: string, offered: string[] = []): Promise<Result<{ playerId: string; token: string; nickname: string; slice: GameState }>> {
     const playerId = newPlayerId();
     const slice = await this.store.loadSlice(code, playerId, null);
     if (!slice) return fail('NOT_FOUND', 'no session with that code');
@@ -204,10 +241,11 @@ export class GameService {
       case 'no-session':
         return fail('NOT_FOUND', 'no session with that code');
     }
+    this.admitted.set(code, playerId);
     const token = newToken();
     await this.store.putPlayerToken(code, sha256(token), playerId);
     this.opts.onChange({ code, state: result.state, events: result.events, partial: true });
-    return { ok: true, data: { playerId, token, nickname: player.nickname } };
+    return { ok: true, data: { playerId, token, nickname: player.nickname, slice: result.state } };
   }
 
   /** Answers and justifications: engine on the player's slice, then one atomic store write. Acked only after it. */

@@ -18,7 +18,7 @@ import {
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import type { z } from 'zod';
-import { displayView, hostView, studentView, type GameState } from '../engine/index.ts';
+import type { GameState } from '../engine/index.ts';
 import { gradingItems, type GameService, type Result } from '../game/service.ts';
 import type { Logger } from '../logger.ts';
 import { clientIp } from '../security/client-ip.ts';
@@ -51,6 +51,8 @@ export interface RealtimeDeps {
   trustProxy?: number;
   /** Per student/display socket. */
   eventLimit?: BucketSpec;
+  /** Per host socket (LIMIT_HOST_EVENT_*). */
+  hostEventLimit?: BucketSpec;
   /** Join attempts per client IP. */
   joinLimit?: BucketSpec;
   /** Handshakes with an unknown join code per client IP. */
@@ -73,7 +75,7 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
   const broadcaster = new Broadcaster(io as never, service.store, clock, logger, (code) => ({ joinActivity: joinActivity.get(code) }));
   // Students and displays: a burst of 20 then 10 events/s. The host grades whole groups at once.
   const perSocket = new RateLimiter(deps.eventLimit ?? { capacity: 20, refillPerSec: 10 }, clock);
-  const perHostSocket = new RateLimiter({ capacity: 300, refillPerSec: 100 }, clock);
+  const perHostSocket = new RateLimiter(deps.hostEventLimit ?? { capacity: 300, refillPerSec: 100 }, clock);
   /** Requests being handled (settle once their ack is sent): a graceful close waits for them. */
   const inFlight = new Set<Promise<void>>();
   const joinsPerIp = new RateLimiter(deps.joinLimit ?? { capacity: 100, refillPerSec: 10 }, clock);
@@ -145,7 +147,7 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
       (ack as (a: Ack<unknown>) => void)({ ok: false, error: limited ? { code: 'RATE_LIMITED', message: 'too many requests: slow down' } : { code: 'BAD_REQUEST', message: 'no such event' } });
     });
     socket.on('disconnect', () => {
-      if (socket.data.playerId) broadcaster.trackConnection(code, socket.data.playerId, -1);
+      if (socket.data.playerId) broadcaster.removePlayerSocket(code, socket.data.playerId, socket);
     });
     void resync(socket).catch((err) => logger.warn({ err }, 'resync failed'));
     probeLatency(socket);
@@ -154,31 +156,31 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
   function enterAsPlayer(socket: QSocket, playerId: string) {
     socket.data.playerId = playerId;
     void socket.join(rooms.player(socket.data.code, playerId));
-    broadcaster.trackConnection(socket.data.code, playerId, 1);
+    broadcaster.addPlayerSocket(socket.data.code, playerId, socket);
   }
 
   /** On (re)connect every role gets its whole projection. */
-  async function resync(socket: QSocket): Promise<void> {
-    const view = await viewFor(socket);
+  async function resync(socket: QSocket, known?: GameState): Promise<void> {
+    const view = await viewFor(socket, known);
     if (!view) return;
     if (view.role === 'student') socket.emit('student:view', view);
     else if (view.role === 'host') socket.emit('host:view', view);
     else socket.emit('display:view', view);
   }
 
-  async function viewFor(socket: QSocket) {
+  /** `known`: a slice of the store just loaded with this player's records (after a join). */
+  async function viewFor(socket: QSocket, known?: GameState) {
     const { code, role, playerId } = socket.data;
+    if (role === 'student') {
+      if (!playerId) return null; // a guest has no view yet: load nothing
+      // O(questions): this player's fresh records with the shared state and ranking.
+      const found = await broadcaster.studentResync(code, playerId, known);
+      if (found) markQuestionSent(socket, found.state, found.view?.serverNow ?? clock());
+      return found?.view ?? null;
+    }
     const state = await broadcaster.state(code);
     if (!state) return null;
-    const now = clock();
-    if (role === 'host') return broadcaster.hostViewOf(state);
-    if (role === 'display') return displayView(state, now);
-    if (!playerId) return null;
-    // The cached state may be a moment old: overlay this player's own fresh record.
-    const slice = await service.store.loadSlice(code, playerId, state.session.current?.questionId ?? null);
-    const merged = slice ? overlay(state, slice) : state;
-    markQuestionSent(socket, merged, now);
-    return studentView(merged, playerId, now);
+    return role === 'host' ? broadcaster.hostViewOf(state) : broadcaster.displayViewOf(state, clock());
   }
 
   function markQuestionSent(socket: QSocket, state: GameState, now: number) {
@@ -252,9 +254,10 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
         const r = await service.join(code, p.nickname, socket.data.offeredNames);
         recordActivity(r.ok ? 'admitted' : 'refused');
         if (!r.ok) return r;
-        enterAsPlayer(socket, r.data.playerId);
-        void resync(socket).catch(() => undefined);
-        return r;
+        const { slice, ...joined } = r.data;
+        enterAsPlayer(socket, joined.playerId);
+        void resync(socket, slice).catch(() => undefined);
+        return { ok: true, data: joined };
       },
       'answer:submit': async (p) => {
         const playerId = needPlayer();
@@ -348,9 +351,3 @@ function describeIssue(error: z.ZodError): string {
   return `${path}${issue.message}`.slice(0, 300);
 }
 
-
-function overlay(state: GameState, slice: GameState): GameState {
-  const answers = { ...state.answers };
-  for (const [qid, byPlayer] of Object.entries(slice.answers)) answers[qid] = { ...answers[qid], ...byPlayer };
-  return { ...state, players: { ...state.players, ...slice.players }, answers };
-}

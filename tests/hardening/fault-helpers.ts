@@ -9,7 +9,7 @@ import { createConnection, createServer, type Server, type Socket as NetSocket }
 import { createClient } from 'redis';
 import { expect } from 'vitest';
 import type { Results } from '../../server/src/game/results.ts';
-import { connect, ok, PASSWORD, request, type ClientSocket } from '../support/quizroom.ts';
+import { connect, joinStudent, next, ok, PASSWORD, request, type ClientSocket } from '../support/quizroom.ts';
 
 // ------------------------------------------------------------------ banks
 
@@ -170,6 +170,18 @@ export const displayConnect = (url: string, code: string) => connect(url, { role
 export async function hostCommand(host: ClientSocket, event: string, payload: unknown = {}) {
   const { ack } = await retryWhileUnavailable(() => request(host, event as never, payload));
   return ok(Promise.resolve(ack));
+}
+
+/** `count` students named "Student 1", "Student 2"…; student i joins at `urlOf(i)`. */
+export function joinStudents(count: number, code: string, urlOf: (i: number) => string) {
+  return Promise.all(Array.from({ length: count }, (_, i) => joinStudent(urlOf(i), code, `Student ${i + 1}`)));
+}
+
+/** The host starts the game; resolves with every student's `question:opened` (within 5 s). */
+export async function startGame(host: ClientSocket, students: { socket: ClientSocket }[], what = 'question:opened on every student') {
+  const opened = students.map((s) => next(s.socket, 'question:opened'));
+  await hostCommand(host, 'game:start');
+  return within(Promise.all(opened), 5000, what);
 }
 
 

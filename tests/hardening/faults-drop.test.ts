@@ -21,7 +21,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/src/server.ts';
-import { closeAllClients, connected, joinStudent, next, startServer } from '../support/quizroom.ts';
+import { closeAllClients, connected, startServer } from '../support/quizroom.ts';
 import { startRedisServer, type RunningRedis } from '../support/redis-server.ts';
 import {
   choiceSummary,
@@ -41,6 +41,8 @@ import {
   tracked,
   within,
   type AckedAnswers,
+  joinStudents,
+  startGame,
 } from './fault-helpers.ts';
 
 const STUDENTS = 30;
@@ -69,14 +71,10 @@ describe('faults: 30% of the students drop during an answer window', () => {
     const { code, hostToken } = await createSessionAt(server.url, cookie, faultBank(60), { maxLatencyCompensationMs: 0 }); // 60 s window
     const host = hostConnect(server.url, code, hostToken);
     await connected(host);
-    const students = await Promise.all(
-      Array.from({ length: STUDENTS }, (_, i) => joinStudent(i < DROPPED ? proxy.url : server.url, code, `Student ${i + 1}`)),
-    );
+    const students = await joinStudents(STUDENTS, code, (i) => (i < DROPPED ? proxy.url : server.url));
     const dropped = students.slice(0, DROPPED);
     const steady = students.slice(DROPPED);
-    const opened = students.map((s) => next(s.socket, 'question:opened'));
-    await hostCommand(host, 'game:start');
-    await within(Promise.all(opened), 5000, 'question:opened on every student');
+    await startGame(host, students);
 
     const acked: AckedAnswers = new Map();
     const submit = async (s: (typeof students)[number], choice: number) => {

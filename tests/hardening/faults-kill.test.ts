@@ -15,7 +15,7 @@
  *   duplicated, and every total is the sum of its rows (and the score the student was shown).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { closeAllClients, connected, joinStudent, next, type ClientSocket } from '../support/quizroom.ts';
+import { closeAllClients, connected, joinStudent, type ClientSocket } from '../support/quizroom.ts';
 import { startRedisServer, type RunningRedis } from '../support/redis-server.ts';
 import { killAllServerChildren, startServerChild, type ServerChild } from '../support/server-child.ts';
 import {
@@ -35,6 +35,8 @@ import {
   tracked,
   within,
   type AckedAnswers,
+  joinStudents,
+  startGame,
 } from './fault-helpers.ts';
 
 const STUDENTS = 20;
@@ -68,10 +70,8 @@ describe('faults: kill -9 the server mid-question (Redis, real processes)', () =
     const host = hostConnect(first.url, code, hostToken);
     const display = displayConnect(first.url, code);
     await Promise.all([connected(host), connected(display)]);
-    const students: Student[] = await Promise.all(Array.from({ length: STUDENTS }, (_, i) => joinStudent(first.url, code, `Student ${i + 1}`)));
-    const opened = students.map((s) => next(s.socket, 'question:opened'));
-    await hostCommand(host, 'game:start');
-    const question = await within(Promise.all(opened), 5000, 'question:opened on every student');
+    const students: Student[] = await joinStudents(STUDENTS, code, () => first.url);
+    const question = await startGame(host, students);
     const deadline = question[0]!.deadline!;
     expect(question.every((q) => q.question.id === 'q1' && q.deadline === deadline)).toBe(true);
     return { first, cookie, code, host, display, students, deadline };

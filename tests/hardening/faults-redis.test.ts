@@ -25,7 +25,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { io as ioClient } from 'socket.io-client';
 import { rooms } from '../../server/src/realtime/broadcaster.ts';
 import type { RunningServer } from '../../server/src/server.ts';
-import { closeAllClients, connected, joinStudent, next, request, startServer } from '../support/quizroom.ts';
+import { closeAllClients, connected, next, request, startServer } from '../support/quizroom.ts';
 import { startRedisServer, type RunningRedis } from '../support/redis-server.ts';
 import {
   choiceSummary,
@@ -46,6 +46,8 @@ import {
   waitHealth,
   within,
   type AckedAnswers,
+  joinStudents,
+  startGame,
 } from './fault-helpers.ts';
 
 const STUDENTS = 10;
@@ -82,10 +84,8 @@ describe('faults: Redis restarts during a game', () => {
     const host = hostConnect(b.url, code, hostToken);
     const display = displayConnect(a.url, code);
     await Promise.all([connected(host), connected(display)]);
-    const students = await Promise.all(Array.from({ length: STUDENTS }, (_, i) => joinStudent(a.url, code, `Student ${i + 1}`)));
-    const opened = students.map((s) => next(s.socket, 'question:opened'));
-    await hostCommand(host, 'game:start');
-    await within(Promise.all(opened), 5000, 'question:opened (B → A through the adapter)');
+    const students = await joinStudents(STUDENTS, code, () => a.url);
+    await startGame(host, students, 'question:opened (B → A through the adapter)');
 
     const acked: AckedAnswers = new Map();
     const answer = (i: number) => ({ questionId: 'q1', answer: { type: 'single', choice: i % 3 } });

@@ -17,7 +17,7 @@
 import { connect as tcpConnect, type Socket as TcpSocket } from 'node:net';
 import { io as ioClient } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { closeAllClients, connected, joinStudent, next, type ClientSocket } from '../support/quizroom.ts';
+import { closeAllClients, connected, type ClientSocket } from '../support/quizroom.ts';
 import { startRedisServer, type RunningRedis } from '../support/redis-server.ts';
 import { killAllServerChildren, startServerChild } from '../support/server-child.ts';
 import {
@@ -34,6 +34,8 @@ import {
   tracked,
   within,
   type AckedAnswers,
+  joinStudents,
+  startGame,
 } from './fault-helpers.ts';
 
 const STUDENTS = 20;
@@ -82,10 +84,8 @@ describe('faults: SIGTERM with answers in flight (real process, Redis)', () => {
     const { code, hostToken } = await createSessionAt(first.url, cookie, faultBank(60), { maxLatencyCompensationMs: 0 });
     const host = hostConnect(first.url, code, hostToken);
     await connected(host);
-    const students = await Promise.all(Array.from({ length: STUDENTS }, (_, i) => joinStudent(first.url, code, `Student ${i + 1}`)));
-    const opened = students.map((s) => next(s.socket, 'question:opened'));
-    await hostCommand(host, 'game:start');
-    await within(Promise.all(opened), 5000, 'question:opened on every student');
+    const students = await joinStudents(STUDENTS, code, () => first.url);
+    await startGame(host, students);
 
     const everyone: ClientSocket[] = [host, ...students.map((s) => s.socket)];
     // Per client: did the reconnect hint arrive, and before the socket closed?

@@ -4,7 +4,7 @@
  * (one at a time across every process); joins, answers and grades are single atomic store
  * operations, so they scale with the room instead of queueing behind each other.
  */
-import { nicknameKey, type AppError, type Bank, type ErrorCode, type GradingItem, type SessionOptions } from '@quizroom/shared';
+import { nicknameKey, type AppError, type Bank, type ErrorCode, type GradingItem, type Question, type SessionOptions } from '@quizroom/shared';
 import { randomUUID } from 'node:crypto';
 import {
   latencyGrace,
@@ -302,7 +302,7 @@ export class GameService {
     const state = await this.store.loadState(code);
     if (!state) return fail('NOT_FOUND', 'no such session');
     this.opts.onChange({ code, state, events: [{ type: 'graded', playerId: cmd.playerId, questionId: cmd.questionId, version: stored.version }], partial: false });
-    const item = gradingItems(state, cmd.questionId).find((i) => i.playerId === cmd.playerId);
+    const item = gradingItem(state, cmd.questionId, cmd.playerId);
     return item ? { ok: true, data: item } : fail('NOT_FOUND', 'response not found');
   }
 }
@@ -328,23 +328,36 @@ export function gradingItems(state: GameState, questionId?: string): GradingItem
   const items: GradingItem[] = [];
   for (const q of state.questions) {
     if (questionId && q.id !== questionId) continue;
-    const gradable = q.type === 'open' || q.justify !== undefined;
-    if (!gradable) continue;
-    for (const record of Object.values(state.answers[q.id] ?? {})) {
-      const text = responseText(record);
-      const player = state.players[record.playerId];
-      if (text === null || !player || player.kicked) continue;
-      items.push({
-        questionId: q.id,
-        playerId: record.playerId,
-        nickname: player.nickname,
-        kind: q.type === 'open' ? 'open' : 'justify',
-        text,
-        answerSummary: q.type === 'open' ? null : answerSummary(q, record),
-        textVersion: record.textVersion,
-        grade: record.grade,
-      });
+    for (const playerId of Object.keys(state.answers[q.id] ?? {})) {
+      const item = gradingItemOf(state, q, playerId);
+      if (item) items.push(item);
     }
   }
   return items;
+}
+
+/** One player's response to one question as the grading queue shows it (O(1): the per-answer path). */
+export function gradingItem(state: GameState, questionId: string, playerId: string): GradingItem | null {
+  const q = state.questions.find((x) => x.id === questionId);
+  return q ? gradingItemOf(state, q, playerId) : null;
+}
+
+/** Null when the question is not graded by hand, the player gave no text or was kicked. */
+function gradingItemOf(state: GameState, q: Question, playerId: string): GradingItem | null {
+  if (q.type !== 'open' && q.justify === undefined) return null;
+  const answers = state.answers[q.id];
+  const record = answers && Object.hasOwn(answers, playerId) ? answers[playerId] : undefined;
+  const player = Object.hasOwn(state.players, playerId) ? state.players[playerId] : undefined;
+  const text = record ? responseText(record) : null;
+  if (!record || text === null || !player || player.kicked) return null;
+  return {
+    questionId: q.id,
+    playerId,
+    nickname: player.nickname,
+    kind: q.type === 'open' ? 'open' : 'justify',
+    text,
+    answerSummary: q.type === 'open' ? null : answerSummary(q, record),
+    textVersion: record.textVersion,
+    grade: record.grade,
+  };
 }

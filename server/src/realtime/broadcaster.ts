@@ -29,7 +29,7 @@ import {
   type Ranking,
   type SessionCore,
 } from '../engine/index.ts';
-import { gradingItems, type Change } from '../game/service.ts';
+import { gradingItem, type Change } from '../game/service.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionStore } from '../store/types.ts';
 
@@ -342,15 +342,12 @@ export class Broadcaster {
         case 'answer-recorded':
         case 'justification-recorded': {
           refresh = true;
-          const q = state.questions.find((x) => x.id === e.questionId);
-          if (q && (q.type === 'open' || q.justify)) {
-            const item = gradingItems(state, e.questionId).find((i) => i.playerId === e.playerId);
-            if (item) this.io.to(rooms.host(code)).emit('grade:updated', item);
-          }
+          const item = gradingItem(state, e.questionId, e.playerId);
+          if (item) this.io.to(rooms.host(code)).emit('grade:updated', item);
           break;
         }
         case 'graded': {
-          const item = gradingItems(state, e.questionId).find((i) => i.playerId === e.playerId);
+          const item = gradingItem(state, e.questionId, e.playerId);
           if (item) this.io.to(rooms.host(code)).emit('grade:updated', item);
           this.emitStudent(state, e.playerId);
           refresh = true;

@@ -15,6 +15,7 @@ import { GameService } from './game/service.ts';
 import { createHttpApp } from './http/app.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { attachRealtime, type QServer } from './realtime/socket.ts';
+import type { WriteCounts } from './realtime/broadcaster.ts';
 import { connectRedis } from './store/redis-client.ts';
 import { MemoryStore } from './store/memory-store.ts';
 import { RedisStore } from './store/redis-store.ts';
@@ -45,6 +46,8 @@ export interface RunningServer {
   httpServer: HttpServer;
   io: QServer;
   service: GameService;
+  /** How personal views and question broadcasts left this process (docs/performance.md). */
+  writes: WriteCounts;
   /** Graceful: stop accepting, tell clients to reconnect, finish in-flight work, close the store. */
   close(): Promise<void>;
 }
@@ -180,7 +183,7 @@ export async function startQuizroom(opts: StartOptions): Promise<RunningServer> 
     })());
 
   const host = config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST;
-  return { url: `http://${host}:${port}`, port, password, passwordGenerated, storeKind: store.kind, httpServer, io: realtime.io, service, close };
+  return { url: `http://${host}:${port}`, port, password, passwordGenerated, storeKind: store.kind, httpServer, io: realtime.io, service, writes: realtime.broadcaster.writes, close };
 }
 
 /**

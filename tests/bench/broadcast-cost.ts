@@ -6,10 +6,12 @@
  *   sio: one Socket.IO room broadcast, `io.to(room).emit('question:opened', payload)`,
  *        with the server options Quizroom uses (perMessageDeflate off).
  * Both write the very same bytes per socket (`42["question:opened",{…}]`). A third round,
+ *   quizroom: what the server does for a question: the packet framed once and written straight
+ *        to each connection's TCP socket (server/src/realtime/direct-write.ts), and
  *   personal: every socket gets its own ~900-byte student view (a reveal: question, solution,
- *        the student's result), encoded per socket and written the way the server's
- *        broadcaster sends personal views (`socket.conn.write('2["student:view",{…}]')`),
- * shows what a personal view costs on top of a room broadcast.
+ *        the student's result), encoded the way the server's broadcaster does (shared parts
+ *        once, student-packet.ts) and written straight to the socket, which shows what a
+ *        personal view costs next to a broadcast.
  *
  * Per round: CPU of this process (process.cpuUsage) from just before the broadcast until
  * the client process reports every copy received, and the same CPU for the synchronous
@@ -25,6 +27,8 @@ import { fileURLToPath } from 'node:url';
 import { Server } from 'socket.io';
 import WebSocket, { WebSocketServer } from 'ws';
 import { now, withTimeout } from './clock.ts';
+import { SharedPacket } from '../../server/src/realtime/direct-write.ts';
+import { StudentPacketEncoder } from '../../server/src/realtime/student-packet.ts';
 import { RawClient } from './raw-client.ts';
 
 export interface CostResult {
@@ -42,6 +46,11 @@ export interface CostResult {
   sioDeliverMs: number;
   /** sio / raw, CPU per recipient. */
   ratio: number;
+  /** Quizroom's question broadcast (SharedPacket: framed once, direct writes): µs per recipient, sync part, delivery (ms), ratio to raw. */
+  directUsPerRecipient?: number;
+  directSyncUsPerRecipient?: number;
+  directDeliverMs?: number;
+  directRatio?: number;
   /** Personal views (one per socket, each encoded for its socket): µs per recipient, its sync part, delivery (ms), bytes. */
   personalUsPerRecipient: number;
   personalSyncUsPerRecipient: number;
@@ -49,7 +58,9 @@ export interface CostResult {
   personalPayloadBytes: number;
 }
 
-/** A reveal view like the server's, different for every student. */
+const SOLUTION = { type: 'single' as const, correct: [1] };
+
+/** A reveal view like the server's, different for every student (question and solution shared, as the server's are). */
 function personalView(i: number) {
   return {
     role: 'student',
@@ -63,7 +74,7 @@ function personalView(i: number) {
     pausedRemainingMs: null,
     myAnswer: { answer: { type: 'single', choice: i % 4 }, justification: null },
     reveal: {
-      solution: { type: 'single', correct: [1] },
+      solution: SOLUTION,
       explanation: 'Containers share the host kernel; virtual machines each run their own.',
       result: { questionId: 'q1', answered: true, correct: i % 4 === 1, fraction: i % 4 === 1 ? 1 : 0, points: i % 4 === 1 ? 950 : 0, streakBonus: 0, streak: 1, awaitingGrade: false },
     },
@@ -230,11 +241,18 @@ export async function runBroadcastCost(opts: { k: number; rounds: number }): Pro
     const sio = await measure(child, k, rounds, () => {
       io.to('room').emit('question:opened', PAYLOAD);
     }, sioState);
-    // personal: the same connections, one view each (views built beforehand: only encoding and writing are timed).
+    // The same connections, personal views built beforehand: only encoding and writing are timed.
     const sockets = [...io.of('/').sockets.values()];
     const views = sockets.map((_, i) => personalView(i));
+    // quizroom: what the server does for a question: one packet, framed once, written straight to each TCP socket (direct-write.ts).
+    const direct = await measure(child, k, rounds, () => {
+      const shared = new SharedPacket(`2${JSON.stringify(['question:opened', PAYLOAD])}`);
+      for (const socket of sockets) shared.send(socket.conn);
+    }, sioState);
+    // personal, the server's way: shared parts encoded once (student-packet.ts), one direct write per view.
     const personal = await measure(child, k, rounds, () => {
-      for (let i = 0; i < sockets.length; i++) sockets[i]!.conn.write(`2${JSON.stringify(['student:view', views[i]])}`);
+      const encoder = new StudentPacketEncoder({ question: PAYLOAD.question as never, solution: SOLUTION, leaderboard: null });
+      for (let i = 0; i < sockets.length; i++) new SharedPacket(encoder.packet(views[i] as never)).send(sockets[i]!.conn);
     }, sioState);
     io.close();
     sioHttp.close();
@@ -253,6 +271,10 @@ export async function runBroadcastCost(opts: { k: number; rounds: number }): Pro
       rawDeliverMs: round2(median(raw.deliverMs)),
       sioDeliverMs: round2(median(sio.deliverMs)),
       ratio: round2(sioUs / rawUs),
+      directUsPerRecipient: round2(per(direct.cpuUs)),
+      directSyncUsPerRecipient: round2(per(direct.syncUs)),
+      directDeliverMs: round2(median(direct.deliverMs)),
+      directRatio: round2(per(direct.cpuUs) / rawUs),
       personalUsPerRecipient: round2(per(personal.cpuUs)),
       personalSyncUsPerRecipient: round2(per(personal.syncUs)),
       personalDeliverMs: round2(median(personal.deliverMs)),

@@ -102,10 +102,14 @@ export function formatReport(r: BenchResult): string {
       `broadcast cost (K=${b.k}, ${b.payloadBytes}-byte message, median of ${b.rounds}): raw write() ${b.rawUsPerRecipient} µs/recipient (sync ${b.rawSyncUsPerRecipient}), ` +
         `Socket.IO room emit ${b.sioUsPerRecipient} µs/recipient (sync ${b.sioSyncUsPerRecipient}) → ${b.ratio}×; all delivered in ${b.rawDeliverMs} / ${b.sioDeliverMs} ms`,
     );
-    // Older reports have no personal round.
+    // Older reports have no quizroom or personal round.
+    if (b.directUsPerRecipient !== undefined)
+      out.push(
+        `Quizroom's question broadcast (framed once, written straight to each socket): ${b.directUsPerRecipient} µs/recipient (sync ${b.directSyncUsPerRecipient}) → ${b.directRatio}× a raw write; all delivered in ${b.directDeliverMs} ms`,
+      );
     if (b.personalUsPerRecipient !== undefined)
       out.push(
-        `personal views (one ${b.personalPayloadBytes}-byte view per socket, each encoded for its socket): ${b.personalUsPerRecipient} µs/recipient (sync ${b.personalSyncUsPerRecipient}); all delivered in ${b.personalDeliverMs} ms`,
+        `personal views (one ${b.personalPayloadBytes}-byte view per socket, shared parts encoded once, written straight to each socket): ${b.personalUsPerRecipient} µs/recipient (sync ${b.personalSyncUsPerRecipient}); all delivered in ${b.personalDeliverMs} ms`,
       );
   }
   out.push('');

@@ -904,7 +904,13 @@ function bars(r: BenchResult): BenchResult['bars'] {
   out.push({ name: 'answers double-counted', target: '0', value: String(r.integrity.doubleCounted), pass: r.integrity.doubleCounted === 0 });
   out.push({ name: 'disconnects', target: '0', value: String(r.disconnects.total), pass: r.disconnects.total === 0 });
   if (r.resources.rssPerStudentKb !== null) lim('server RSS per connected student', 40, r.resources.rssPerStudentKb, 'KB');
-  if (r.broadcastCost) out.push({ name: 'broadcast cost per recipient vs raw write()', target: '≤ 3×', value: `${r.broadcastCost.ratio}× (${r.broadcastCost.sioUsPerRecipient} vs ${r.broadcastCost.rawUsPerRecipient} µs)`, pass: r.broadcastCost.ratio <= 3 });
+  if (r.broadcastCost) {
+    const b = r.broadcastCost;
+    // The server's own question broadcast (direct writes); Socket.IO's room emit where an older result has no such round.
+    const ratio = b.directRatio ?? b.ratio;
+    const us = b.directUsPerRecipient ?? b.sioUsPerRecipient;
+    out.push({ name: 'broadcast cost per recipient vs raw write()', target: '≤ 3×', value: `${ratio}× (${us} vs ${b.rawUsPerRecipient} µs; Socket.IO emit ${b.ratio}×)`, pass: ratio <= 3 });
+  }
   return out;
 }
 

@@ -41,6 +41,7 @@ describe.each(backends)('game over the $name store', (backend) => {
 
   it('plays a whole game: join, answer, close, reveal, leaderboard, end, export', async () => {
     const { code, host } = await setup();
+    const writesBefore = { ...server.writes };
     const display = connect(server.url, { role: 'display', code });
     await connected(display);
     const ada = await joinStudent(server.url, code, 'Ada');
@@ -73,6 +74,11 @@ describe.each(backends)('game over the $name store', (backend) => {
     expect(adaView!.reveal!.solution).toEqual({ type: 'single', correct: [1] });
     const dv = await displayReveal;
     expect(dv.distribution!.counts).toEqual([1, 1, 0]);
+    // The question and the closed and revealed views went to each student's socket by the server's own path,
+    // straight to the TCP socket where nothing was queued ahead (direct-write.ts), else through Engine.IO.
+    const direct = server.writes.direct - writesBefore.direct;
+    expect(direct + server.writes.viaEngine - writesBefore.viaEngine).toBeGreaterThanOrEqual(9);
+    expect(direct).toBeGreaterThan(0);
 
     // Q2 truefalse with a justification, then end mid-game from leaderboard.
     const q2 = students.map((s) => next(s.socket, 'question:opened', (q) => q.question.id === 'q-tf'));

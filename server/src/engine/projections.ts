@@ -11,6 +11,7 @@ import {
   type GradeView,
   type HostSpotlightView,
   type HostView,
+  type LeaderboardEntry,
   type MyResult,
   type PublicQuestion,
   type Question,
@@ -144,11 +145,36 @@ function myResult(state: GameState, q: Question, record: AnswerRecord | undefine
   };
 }
 
+/**
+ * What every student's view of one state has in common: built once per broadcast and shared by
+ * reference, so a caller building thousands of views copies the question once, and its
+ * encoder (`realtime/student-packet.ts`) JSON-encodes it once.
+ */
+export interface StudentViewShared {
+  question: PublicQuestion | null;
+  solution: Solution | null;
+  leaderboard: LeaderboardEntry[] | null;
+}
+
+export function studentViewShared(state: GameState, ranking: Ranking, finalRanking?: Ranking): StudentViewShared {
+  const { session } = state;
+  const cur = session.current;
+  const q = cur ? state.questions[cur.index] : undefined;
+  const finished = session.phase === 'finished';
+  const shown = finished ? (finalRanking ?? computeRanking(state, 'final')) : ranking;
+  return {
+    question: session.phase === 'lobby' ? null : publicQuestion(state),
+    solution: q && isRevealed(state) ? solutionOf(q) : null,
+    leaderboard: session.phase === 'leaderboard' || finished ? shown.entries.slice(0, LEADERBOARD_SIZE) : null,
+  };
+}
+
 /** P1: a student's view carries their own data, the public question and, after reveal, the solution. */
 /**
  * `ranking` (live) and `finalRanking` (used once the session is finished) may be passed in so
  * a caller building many views of one state ranks everyone once, not once per view; `state`
- * then only needs this player and their answers (O(questions) per view).
+ * then only needs this player and their answers (O(questions) per view). `shared` (from
+ * `studentViewShared` of the same state and rankings) saves rebuilding the common parts.
  */
 export function studentView(
   state: GameState,
@@ -156,6 +182,7 @@ export function studentView(
   now: number,
   ranking: Ranking = computeRanking(state, 'live'),
   finalRanking?: Ranking,
+  shared?: StudentViewShared,
 ): StudentView | null {
   const player = state.players[playerId];
   if (!player) return null;
@@ -165,6 +192,7 @@ export function studentView(
   const record = q ? state.answers[q.id]?.[playerId] : undefined;
   const finished = session.phase === 'finished';
   const shown = finished ? (finalRanking ?? computeRanking(state, 'final')) : ranking;
+  const common = shared ?? studentViewShared(state, ranking, shown);
   const grades: StudentView['grades'] = [];
   for (const question of state.questions) {
     const r = state.answers[question.id]?.[playerId];
@@ -178,12 +206,12 @@ export function studentView(
     step: session.step,
     me: { playerId, nickname: player.nickname, score: shown.totalOf.get(playerId) ?? player.score, rank: shown.rankOf.get(playerId) ?? null, streak: player.streak, consent: player.showNameInSpotlight },
     playerCount: ranking.entries.length,
-    question: session.phase === 'lobby' ? null : publicQuestion(state),
+    question: common.question,
     ...timing(cur, session.phase),
     myAnswer: record ? { answer: record.answer, justification: record.justification } : null,
-    reveal: q && isRevealed(state) ? { solution: solutionOf(q), explanation: q.explanation, result: myResult(state, q, record, player.streak) } : null,
+    reveal: q && common.solution ? { solution: common.solution, explanation: q.explanation, result: myResult(state, q, record, player.streak) } : null,
     grades,
-    leaderboard: session.phase === 'leaderboard' || finished ? shown.entries.slice(0, LEADERBOARD_SIZE) : null,
+    leaderboard: common.leaderboard,
     final: finished ? { rank: shown.rankOf.get(playerId) ?? 0, score: shown.totalOf.get(playerId) ?? 0, players: shown.entries.length } : null,
     serverNow: now,
   };

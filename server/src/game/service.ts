@@ -224,7 +224,9 @@ export class GameService {
     const result = reduce(slice, { type: 'join', playerId, nickname, offered }, this.clock());
     if (!result.ok) return result;
     const player = result.state.players[playerId]!;
-    const stored = await this.store.addPlayer(code, player, nicknameKey(player.nickname));
+    // The token is stored with the player (one atomic write): the ack's token always works.
+    const token = newToken();
+    const stored = await this.store.addPlayer(code, player, nicknameKey(player.nickname), sha256(token));
     switch (stored) {
       case 'ok':
         break;
@@ -242,8 +244,6 @@ export class GameService {
         return fail('NOT_FOUND', 'no session with that code');
     }
     this.admitted.set(code, playerId);
-    const token = newToken();
-    await this.store.putPlayerToken(code, sha256(token), playerId);
     this.opts.onChange({ code, state: result.state, events: result.events, partial: true });
     return { ok: true, data: { playerId, token, nickname: player.nickname, slice: result.state } };
   }

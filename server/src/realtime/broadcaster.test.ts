@@ -25,7 +25,7 @@ function fakeIo(opts: { here?: boolean } = {}) {
   const io = {
     to: to(false),
     local: { to: to(true) },
-    of: () => ({ adapter: { rooms: here, serverCount: async () => 2 } }),
+    of: () => ({ adapter: { rooms: here, serverCount: async () => 2 }, sockets: new Map() }),
     in: () => ({ disconnectSockets: () => undefined }),
     on: (event: string, fn: (msg: unknown) => void) => void handlers.set(event, fn),
     serverSideEmit: (_event: string, msg: unknown) => void serverSide.push(msg),

@@ -16,6 +16,7 @@
  * - the host/display refresh runs at most every REFRESH_MS…MAX_REFRESH_MS (longer for larger
  *   rooms), and students hear the player count only when it changed, at most once a second.
  */
+import { randomUUID } from 'node:crypto';
 import type { HostView, ServerToClientEvents, StudentView } from '@quizroom/shared';
 import type { Server } from 'socket.io';
 import {
@@ -24,12 +25,15 @@ import {
   hostView,
   publicQuestion,
   studentView,
+  studentViewShared,
   type AnswerRecord,
   type GameState,
   type Ranking,
   type SessionCore,
 } from '../engine/index.ts';
 import { gradingItem, type Change } from '../game/service.ts';
+import { SharedPacket, type Writable } from './direct-write.ts';
+import { StudentPacketEncoder } from './student-packet.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionStore } from '../store/types.ts';
 
@@ -46,25 +50,36 @@ type IO = Server<Record<string, never>, ServerToClientEvents>;
 export interface ViewSink {
   emit(event: 'student:view', view: StudentView): unknown;
   /** The Engine.IO connection under a Socket.IO socket (absent in tests). */
-  conn?: { write(data: string): unknown };
+  conn?: Writable;
+}
+
+/** How this process's personal views and question broadcasts left: straight to the TCP socket, or through Engine.IO. */
+export interface WriteCounts {
+  direct: number;
+  viaEngine: number;
 }
 
 /**
  * A personal view, encoded once for the student's sockets as the Socket.IO packet that
  * `socket.emit('student:view', view)` would produce (`2["student:view",{…}]`: EVENT on "/",
- * no ack, no binary) and written to each socket's Engine.IO connection: this skips
- * socket.io's per-emit work (the scan of the view for binary data, packet objects). Sockets
- * without one (tests) get a plain emit.
+ * no ack, no binary; the parts every student shares are encoded once per broadcast by
+ * `encoder`) and written straight to each socket's TCP socket where nothing is queued ahead
+ * (`direct-write.ts`), else to its Engine.IO connection. Sockets without one (tests) get a
+ * plain emit.
  */
-function sendView(sockets: Set<ViewSink>, view: StudentView): void {
-  let packet: string | null = null;
+function sendView(sockets: Set<ViewSink>, view: StudentView, encoder: StudentPacketEncoder, counts: WriteCounts): void {
+  let packet: SharedPacket | null = null;
   for (const socket of sockets) {
     if (!socket.conn) {
       socket.emit('student:view', view);
       continue;
     }
-    packet ??= `2${JSON.stringify(['student:view', view])}`;
-    socket.conn.write(packet);
+    packet ??= new SharedPacket(encoder.packet(view));
+    packet.send(socket.conn);
+  }
+  if (packet) {
+    counts.direct += packet.direct;
+    counts.viaEngine += packet.viaEngine;
   }
 }
 
@@ -107,6 +122,10 @@ interface CacheEntry {
 }
 
 export class Broadcaster {
+  /** Personal views and question broadcasts sent by this process, by path (see `direct-write.ts`). */
+  readonly writes: WriteCounts = { direct: 0, viaEngine: 0 };
+  /** A room every student socket of this process is in: what this process sends itself, the adapter must not send again. */
+  readonly here = `here:${randomUUID()}`;
   private readonly pending = new Map<string, NodeJS.Timeout>();
   private readonly cache = new Map<string, CacheEntry>();
   /** Rankings per state version: computed at most once per state object and mode. */
@@ -445,22 +464,39 @@ export class Broadcaster {
     return this.hasLocal(rooms.host(code)) || this.hasLocal(rooms.display(code));
   }
 
-  /** Same bytes for every student: one room broadcast (encoded once per process). */
+  /**
+   * Same bytes for every student: encoded and framed once, written straight to this process's
+   * student sockets (`direct-write.ts`); other processes get it through the adapter, which
+   * skips this process's sockets (they are all in its `here` room).
+   */
   private broadcastQuestion(state: GameState): void {
     const question = publicQuestion(state);
     const cur = state.session.current;
     if (!question || !cur) return;
+    const code = state.session.code;
     const now = this.clock();
     // The first delivery starts the response time; a pause/resume re-send does not restart it.
-    if (this.questionSentAt.get(state.session.code)?.questionId !== question.id) this.questionSentAt.set(state.session.code, { questionId: question.id, at: now });
-    this.io.to(rooms.students(state.session.code)).emit('question:opened', {
+    if (this.questionSentAt.get(code)?.questionId !== question.id) this.questionSentAt.set(code, { questionId: question.id, at: now });
+    const opened = {
       step: state.session.step,
       question,
       deadline: cur.pausedRemainingMs === null ? cur.deadline : null,
       pausedRemainingMs: cur.pausedRemainingMs,
       serverNow: now,
-    });
-    this.servedStudents(state.session.code);
+    };
+    const nsp = this.io.of('/');
+    const ids = nsp.adapter.rooms.get(rooms.students(code));
+    if (ids?.size) {
+      const packet = new SharedPacket(`2${JSON.stringify(['question:opened', opened])}`);
+      for (const id of ids) {
+        const socket = nsp.sockets.get(id);
+        if (socket) packet.send(socket.conn);
+      }
+      this.writes.direct += packet.direct;
+      this.writes.viaEngine += packet.viaEngine;
+    }
+    if (this.crossProcess) this.io.to(rooms.students(code)).except(this.here).emit('question:opened', opened);
+    this.servedStudents(code);
   }
 
   /** Close, reveal, leaderboard, end: each student's own result, with one shared ranking; then host and display. */
@@ -477,6 +513,9 @@ export class Broadcaster {
     const now = this.clock();
     const live = this.ranking(state);
     const final = state.session.phase === 'finished' ? this.ranking(state, 'final') : undefined;
+    // Question, solution and top 10: built and encoded once for everyone.
+    const shared = studentViewShared(state, live, final);
+    const encoder = new StudentPacketEncoder(shared);
     let missing: string[] | null = null;
     for (const playerId of only ?? players.keys()) {
       const sockets = players.get(playerId);
@@ -488,8 +527,8 @@ export class Broadcaster {
       }
       if (player.kicked) continue;
       // `state` is the whole game: the view reads only this player's records (O(questions)).
-      const view = studentView(state, playerId, now, live, final);
-      if (view) sendView(sockets, view);
+      const view = studentView(state, playerId, now, live, final, shared);
+      if (view) sendView(sockets, view, encoder, this.writes);
     }
     if (!only) this.servedStudents(code);
     // Joined after this state was loaded: from a fresh load (once).

@@ -106,7 +106,8 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
 
   io.on('connection', (socket) => {
     const { role, code } = socket.data;
-    void socket.join(role === 'host' ? rooms.host(code) : role === 'display' ? rooms.display(code) : rooms.students(code));
+    // Students are also in this process's `here` room: the adapter must not re-send them what the broadcaster wrote itself.
+    void socket.join(role === 'host' ? rooms.host(code) : role === 'display' ? rooms.display(code) : [rooms.students(code), broadcaster.here]);
     if (socket.data.playerId) enterAsPlayer(socket, socket.data.playerId);
     const handlers = makeHandlers(socket);
     for (const event of Object.keys(ClientPayloads) as ClientEvent[]) {

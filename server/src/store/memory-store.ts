@@ -194,7 +194,7 @@ export class MemoryStore implements SessionStore {
     return 'ok';
   }
 
-  async addPlayer(code: string, player: Player, nicknameKey: string): Promise<AddPlayerResult> {
+  async addPlayer(code: string, player: Player, nicknameKey: string, tokenHash?: string): Promise<AddPlayerResult> {
     const s = this.#live(code);
     if (!s) return 'no-session';
     const { gate } = s;
@@ -206,6 +206,7 @@ export class MemoryStore implements SessionStore {
     if (s.players.size >= gate.maxPlayers) return 'full';
     s.nicks.set(nicknameKey, player.id);
     this.#writePlayer(s, player, 'set');
+    if (tokenHash !== undefined) await this.putPlayerToken(code, tokenHash, player.id);
     return 'ok';
   }
 

@@ -150,8 +150,11 @@ return ttl
 );
 
 /**
- * addPlayer. KEYS: gate players nicks graded scores. ARGV: playerId, json, nicknameKey,
- * graded, score. Checks phase, late join, lock, nickname (kicked players keep theirs), id, cap.
+ * addPlayer. KEYS: gate players nicks graded scores ptok. ARGV: playerId, json, nicknameKey,
+ * graded, score, tokenHash ('' for none). Checks phase, late join, lock, nickname (kicked
+ * players keep theirs), id, cap. With a token, also lists it in the session's `ptok` (the
+ * session half of putPlayerToken, in the same round trip) and returns `ok <ttl>`: the caller
+ * then writes the global `ptoken:` index with that TTL.
  */
 const ADD_PLAYER = new LuaScript(
   'addPlayer',
@@ -171,7 +174,11 @@ redis.call('ZADD', KEYS[5], tonumber(ARGV[5]) + tonumber(ARGV[4]), ARGV[1])
 -- keys created here live as long as the session
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then for k = 2, 5 do redis.call('PEXPIRE', KEYS[k], ttl) end end
-return 'ok'
+if ARGV[6] == '' then return 'ok' end
+if ttl <= 0 then return 'ok 0' end
+redis.call('HSET', KEYS[6], ARGV[1], ARGV[6]) -- a new player has no other token yet
+redis.call('PEXPIRE', KEYS[6], ttl)
+return 'ok ' .. ttl
 `,
 );
 
@@ -518,14 +525,19 @@ export class RedisStore implements SessionStore {
     return 'ok';
   }
 
-  async addPlayer(code: string, player: Player, nicknameKey: string): Promise<AddPlayerResult> {
+  async addPlayer(code: string, player: Player, nicknameKey: string, tokenHash?: string): Promise<AddPlayerResult> {
     const k = this.keys(code);
     requireInteger(player.gradedPoints, 'graded points');
-    return (await this.#run(
+    const result = (await this.#run(
       ADD_PLAYER,
-      [k.gate, k.players, k.nicks, k.graded, k.scores],
-      [player.id, JSON.stringify(player), nicknameKey, String(player.gradedPoints), String(player.score)],
-    )) as AddPlayerResult;
+      [k.gate, k.players, k.nicks, k.graded, k.scores, k.ptok],
+      [player.id, JSON.stringify(player), nicknameKey, String(player.gradedPoints), String(player.score), tokenHash ?? ''],
+    )) as string;
+    if (!result.startsWith('ok ')) return result as AddPlayerResult;
+    // The token is listed by its session already; now the index that finds the session by token.
+    const ttl = Number(result.slice(3));
+    if (ttl > 0) await this.#client.set(this.#tokenKey(tokenHash!), `${code}:${player.id}`, { expiration: { type: 'PX', value: ttl } });
+    return 'ok';
   }
 
   async recordAnswer(code: string, args: RecordAnswerArgs): Promise<RecordAnswerResult> {

@@ -517,6 +517,22 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHar
       expect(await store.playerByToken(t1)).toBeNull();
     });
 
+    it('ST24 addPlayer with a token stores it with the player; a refused join stores none', async () => {
+      await session({ players: 1 });
+      const t1 = '4'.repeat(64);
+      const t2 = '5'.repeat(64);
+      expect(await store.addPlayer(CODE, player('p2', 'Two'), key('Two'), t1)).toBe('ok');
+      expect(await store.playerByToken(t1)).toStrictEqual({ code: CODE, playerId: 'p2' });
+      expect(await store.addPlayer(CODE, player('p3', 'two'), key('two'), t2)).toBe('nickname-taken');
+      expect(await store.playerByToken(t2)).toBeNull();
+      expect(await store.addPlayer('NOPE', player('p4', 'Four'), key('Four'), t2)).toBe('no-session');
+      expect(await store.playerByToken(t2)).toBeNull();
+      await store.putPlayerToken(CODE, t2, 'p2'); // a second token for the same player
+      await store.revokePlayerTokens(CODE, 'p2'); // kick: both go
+      expect(await store.playerByToken(t1)).toBeNull();
+      expect(await store.playerByToken(t2)).toBeNull();
+    });
+
     it('ST17 liveCodes lists every session the store holds', async () => {
       for (const code of ['AAA111', 'BBB222', 'CCC333']) expect(await store.createSession(game({}, code), { hostTokenHash: HOST_HASH })).toBe('ok');
       expect((await store.liveCodes()).sort()).toEqual(['AAA111', 'BBB222', 'CCC333']);

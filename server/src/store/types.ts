@@ -96,8 +96,12 @@ export interface SessionStore {
    */
   commit(code: string, owner: string, prev: GameState, next: GameState): Promise<'ok' | 'lost-lease'>;
 
-  /** Atomic join: nickname unique per room (by key), cap, lock and phase checked in the store. */
-  addPlayer(code: string, player: Player, nicknameKey: string): Promise<AddPlayerResult>;
+  /**
+   * Atomic join: nickname unique per room (by key), cap, lock and phase checked in the store.
+   * With `tokenHash`, the player's first token is stored with them (as `putPlayerToken` would,
+   * without another round trip); a refused join stores no token.
+   */
+  addPlayer(code: string, player: Player, nicknameKey: string, tokenHash?: string): Promise<AddPlayerResult>;
   /** Atomic answer write: only while the gate is open for `step`, unsealed, before `acceptUntil`. */
   recordAnswer(code: string, args: RecordAnswerArgs): Promise<RecordAnswerResult>;
   /**

@@ -1,0 +1,103 @@
+/**
+ * The last stretch of a send to thousands of sockets, done once instead of once per socket.
+ *
+ * `socket.emit` (and `conn.write`) walks Engine.IO's packet objects, events, write buffer and
+ * drain bookkeeping and ws's framing for every recipient: about as much CPU again as the
+ * `write()` syscall itself (docs/performance.md, "broadcast cost"). Where a student's
+ * connection is a plain WebSocket with nothing queued in Engine.IO or ws, the very bytes ws
+ * would produce — one unmasked text frame carrying the Engine.IO message `4<packet>` — are
+ * written straight to its TCP socket. Anything else (HTTP long-polling, an upgrade in
+ * progress, packets waiting in Engine.IO's buffer or ws's queue, a closing socket) takes the
+ * normal path, so the order of messages on a connection is always kept: bytes reach the TCP
+ * socket only after everything Engine.IO and ws had already handed to it.
+ *
+ * This reads engine.io 6 / ws 8 internals (`transport.socket._socket`, `_sender._queue`);
+ * every one is checked before use, and `direct-write.test.ts` fails if an upgrade changes them.
+ */
+import type { Socket as TcpSocket } from 'node:net';
+
+/** What this module reads of an Engine.IO connection (engine.io `Socket`). */
+export interface EngineConnection {
+  write(data: string): unknown;
+  readyState?: string;
+  upgrading?: boolean;
+  writeBuffer?: unknown[];
+  transport?: {
+    name?: string;
+    socket?: {
+      readyState?: number;
+      _socket?: TcpSocket;
+      _sender?: { _state?: number; _queue?: unknown[] };
+    };
+  };
+}
+
+const WS_OPEN = 1;
+/** ws Sender's idle state (not deflating, not reading a Blob). */
+const SENDER_IDLE = 0;
+
+/**
+ * The WebSocket frame ws sends for the Engine.IO message of this Socket.IO packet: FIN + text
+ * opcode, no mask (server to client), no extension (per-message deflate is off), payload
+ * `4` + packet.
+ */
+export function websocketFrame(socketIoPacket: string): Buffer {
+  const payload = Buffer.byteLength(socketIoPacket) + 1;
+  const header = payload < 126 ? 2 : payload < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + payload);
+  frame[0] = 0x81;
+  if (payload < 126) frame[1] = payload;
+  else if (payload < 65_536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(payload, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(0, 2);
+    frame.writeUInt32BE(payload, 6);
+  }
+  frame[header] = 0x34; // '4': Engine.IO "message"
+  frame.write(socketIoPacket, header + 1, 'utf8');
+  return frame;
+}
+
+/** Anything with Engine.IO's `write`; the internals are looked up, not trusted. */
+export type Writable = { write(data: string): unknown };
+
+/** The TCP socket under this connection if nothing is queued ahead of a write to it; else null. */
+export function directSocket(connection: Writable): TcpSocket | null {
+  const conn = connection as EngineConnection;
+  if (conn.readyState !== 'open' || conn.upgrading !== false || conn.writeBuffer?.length !== 0) return null;
+  const transport = conn.transport;
+  if (transport?.name !== 'websocket') return null;
+  const ws = transport.socket;
+  if (ws?.readyState !== WS_OPEN) return null;
+  const sender = ws._sender;
+  if (sender?._state !== SENDER_IDLE || sender._queue?.length !== 0) return null;
+  const tcp = ws._socket;
+  if (!tcp || tcp.destroyed || !tcp.writable) return null;
+  return tcp;
+}
+
+/**
+ * One Socket.IO packet for many connections: framed once (on the first direct write) and
+ * written straight to each connection's TCP socket, or through Engine.IO where that is not
+ * safe. Counts both ways (tests and the benchmark read them).
+ */
+export class SharedPacket {
+  private frame: Buffer | null = null;
+  direct = 0;
+  viaEngine = 0;
+
+  constructor(readonly packet: string) {}
+
+  send(conn: Writable): void {
+    const tcp = directSocket(conn);
+    if (!tcp) {
+      this.viaEngine++;
+      conn.write(this.packet);
+      return;
+    }
+    this.direct++;
+    tcp.write((this.frame ??= websocketFrame(this.packet)));
+  }
+}

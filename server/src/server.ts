@@ -35,6 +35,8 @@ export interface StartOptions {
   eventLimit?: { capacity: number; refillPerSec: number };
   hostEventLimit?: { capacity: number; refillPerSec: number };
   loginLimit?: { capacity: number; refillPerSec: number };
+  /** Engine.IO heartbeat (tests shorten it; each heartbeat also samples the round trip). */
+  pingIntervalMs?: number;
 }
 
 export interface RunningServer {
@@ -122,6 +124,7 @@ export async function startQuizroom(opts: StartOptions): Promise<RunningServer> 
     hostEventLimit: opts.hostEventLimit ?? { capacity: config.LIMIT_HOST_EVENT_BURST, refillPerSec: config.LIMIT_HOST_EVENT_PER_SEC },
     joinLimit: { capacity: config.LIMIT_JOIN_BURST, refillPerSec: config.LIMIT_JOIN_PER_SEC },
     badCodeLimit: { capacity: config.LIMIT_BAD_CODE_BURST, refillPerSec: config.LIMIT_BAD_CODE_PER_SEC },
+    ...(opts.pingIntervalMs !== undefined ? { pingIntervalMs: opts.pingIntervalMs } : {}),
   });
   if (adapter) {
     realtime.io.adapter(adapter);

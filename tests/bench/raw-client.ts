@@ -1,5 +1,6 @@
 /**
- * A minimal Engine.IO v4 + Socket.IO v5 client over `ws`, for the bulk students of the
+ * A minimal Engine.IO v4 + Socket.IO v5 client over a minimal WebSocket client
+ * (`mini-websocket.ts`, straight on `net`), for the bulk students of the
  * bench. socket.io-client spends ~20 µs per received message (decoding, emitter, acks);
  * on 2 cores that would make the generator the bottleneck. This client only looks at the
  * first bytes of a message and JSON-parses nothing it does not need.
@@ -15,7 +16,7 @@
  *   server → `42<id>["latency:ping",ts]`     event with an ack request: answered `43<id>[ts]`
  *   server → `41` / `1`                      Socket.IO disconnect / Engine.IO close
  */
-import WebSocket from 'ws';
+import { MiniWebSocket as WebSocket } from './mini-websocket.ts';
 import { now } from './clock.ts';
 
 export interface AckResult {
@@ -102,12 +103,12 @@ export class RawClient {
           reject(err);
         },
       };
-      const ws = new WebSocket(this.opts.url, { perMessageDeflate: false, skipUTF8Validation: true, handshakeTimeout: timeoutMs });
+      const ws = new WebSocket(this.opts.url, timeoutMs);
       this.ws = ws;
       this.lastPingAt = now();
       watchPings(this);
       ws.on('message', (data: Buffer) => this.onMessage(ws, data));
-      ws.on('error', (err) => {
+      ws.on('error', (err: Error) => {
         this.lastError = err.message;
       });
       ws.on('close', () => this.onClose(ws));

@@ -197,3 +197,31 @@ describe.each(backends)('game over the $name store', (backend) => {
     expect((await revealed).reveal!.solution).toEqual({ type: 'single', correct: [1] });
   });
 });
+
+describe('round trip for latency compensation (SC3)', () => {
+  let server: RunningServer;
+  afterEach(() => closeAllClients());
+  afterAll(() => server?.close());
+
+  it('is sampled once as the socket connects, then at every Engine.IO heartbeat, with no probe messages of its own', async () => {
+    server = await startServer({ banks: [testBank()], pingIntervalMs: 100 });
+    const cookie = await login(server);
+    const { code } = await createSession(server, cookie, 'test-bank', {});
+    const ada = await joinStudent(server.url, code, 'Ada');
+    const onServer = [...server.io.of('/').sockets.values()].find((s) => s.data.playerId === ada.playerId)!;
+    let probes = 0;
+    ada.socket.on('latency:ping', () => probes++);
+    // Four heartbeats: the server's ping, the client's pong (listened for after the server's own sampler). The
+    // first may have been pinged before the socket connected (Engine.IO pings from its own handshake): not sampled.
+    await new Promise<void>((resolve) => {
+      let pongs = 0;
+      onServer.conn.on('packet', (packet: { type: string }) => {
+        if (packet.type === 'pong' && ++pongs === 4) resolve();
+      });
+    });
+    expect(onServer.data.rttSamples).toBeGreaterThanOrEqual(4); // the connect probe + at least three heartbeats
+    expect(onServer.data.rttMs).toBeGreaterThanOrEqual(0);
+    expect(onServer.data.rttMs).toBeLessThan(1000);
+    expect(probes).toBe(0); // the only latency:ping was the one at connect, before this listener
+  });
+});

@@ -16,6 +16,7 @@ import {
   type GameEvent,
   type GameState,
   type HostCommand,
+  type SessionCore,
 } from '../engine/index.ts';
 import type { Logger } from '../logger.ts';
 import { newJoinCode, newPlayerId, newSeed, newToken, sha256 } from '../security/tokens.ts';
@@ -62,6 +63,8 @@ const CORE_ONLY = new Set<Command['type']>(['next', 'reveal', 'leaderboard', 'pa
 /** No player has this id (ids are random tokens): the slice of it is the session core alone. */
 const NO_PLAYER = '';
 const LEASE_MS = 5000;
+/** How long a join load serves the joins after it (see `joinBasis`). */
+const JOIN_BASIS_MS = 1000;
 const LEASE_ATTEMPTS = 40;
 
 export class GameService {
@@ -72,6 +75,14 @@ export class GameService {
   private readonly processId = randomUUID();
   /** Per session, a player this process admitted: `start` runs on that player's slice (G1 asks for one). */
   private readonly admitted = new Map<string, string>();
+  /**
+   * Per session, the core and questions of this process's last join load, for JOIN_BASIS_MS:
+   * the engine's pre-check of the joins of a storm runs on it instead of a store load per
+   * student. The store's addPlayer script re-checks phase, lock, cap and nickname atomically;
+   * a join the basis refuses is checked again on a fresh load; the joining student's first view
+   * comes from the broadcaster, which reloads when the basis was a step behind.
+   */
+  private readonly joinBasis = new Map<string, { session: SessionCore; questions: Question[]; at: number }>();
   private sweeper: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: GameServiceOptions) {
@@ -99,6 +110,8 @@ export class GameService {
   /** Host commands and the deadline: lease → load → engine → commit → broadcast. */
   async command(code: string, cmd: HostCommand | { type: 'deadline'; step: number }): Promise<Result<{ step: number; state: GameState }>> {
     if (cmd.type === 'grade') return fail('BAD_REQUEST', 'use grade()');
+    // This process changes the session: its joins load it afresh.
+    this.joinBasis.delete(code);
     return this.queue.run(code, () => this.underLease(code, cmd));
   }
 
@@ -219,9 +232,18 @@ export class GameService {
   /** `slice`: the session with only the new player (for their first view, without another load). */
   async join(code: string, nickname: string, offered: string[] = []): Promise<Result<{ playerId: string; token: string; nickname: string; slice: GameState }>> {
     const playerId = newPlayerId();
-    const slice = await this.store.loadSlice(code, playerId, null);
-    if (!slice) return fail('NOT_FOUND', 'no session with that code');
-    const result = reduce(slice, { type: 'join', playerId, nickname, offered }, this.clock());
+    const now = this.clock();
+    const cmd = { type: 'join' as const, playerId, nickname, offered };
+    const basis = this.joinBasis.get(code);
+    let slice: GameState | null = basis && now - basis.at < JOIN_BASIS_MS ? { session: basis.session, questions: basis.questions, players: {}, answers: {} } : null;
+    let result = slice ? reduce(slice, cmd, now) : null;
+    if (!result?.ok) {
+      // No recent basis, or it refuses (it may be older than an unlock): the store's current state decides.
+      slice = await this.store.loadSlice(code, playerId, null);
+      if (!slice) return fail('NOT_FOUND', 'no session with that code');
+      this.joinBasis.set(code, { session: slice.session, questions: slice.questions, at: now });
+      result = reduce(slice, cmd, now);
+    }
     if (!result.ok) return result;
     const player = result.state.players[playerId]!;
     // The token is stored with the player (one atomic write): the ack's token always works.

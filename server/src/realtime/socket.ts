@@ -28,6 +28,8 @@ import { RateLimiter, type BucketSpec } from '../security/rate-limit.ts';
 import { safeEqual, sha256 } from '../security/tokens.ts';
 import { isStoreUnavailable } from '../store/unavailable.ts';
 import { Broadcaster, rooms } from './broadcaster.ts';
+import { coalesceWrites, corkUpgrades } from './direct-write.ts';
+import { KnownSessions } from './known-sessions.ts';
 
 type Role = SocketData['role'];
 type QSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -39,7 +41,6 @@ const ALLOWED: Record<ClientEvent, Role> = Object.fromEntries([
   ...DISPLAY_EVENTS.map((e) => [e, 'display']),
 ]) as Record<ClientEvent, Role>;
 
-const LATENCY_PROBE_EVERY_MS = 10_000;
 
 export interface RealtimeDeps {
   service: GameService;
@@ -57,6 +58,8 @@ export interface RealtimeDeps {
   joinLimit?: BucketSpec;
   /** Handshakes with an unknown join code per client IP. */
   badCodeLimit?: BucketSpec;
+  /** Engine.IO heartbeat period (Socket.IO's default, 25 s, unless a test shortens it). */
+  pingIntervalMs?: number;
 }
 
 /** A socket refused this many times by its rate limit is flooding: it is disconnected. */
@@ -69,8 +72,10 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
     perMessageDeflate: false,
     httpCompression: false,
     serveClient: false,
+    ...(deps.pingIntervalMs !== undefined ? { pingInterval: deps.pingIntervalMs } : {}),
     allowRequest: (req: IncomingMessage, callback) => callback(null, deps.originAllowed(req.headers.origin, req.headers.host)),
   });
+  corkUpgrades(httpServer);
   const joinActivity = new JoinActivityTracker(clock);
   const broadcaster = new Broadcaster(io as never, service.store, clock, logger, (code) => ({ joinActivity: joinActivity.get(code) }));
   // Students and displays: a burst of 20 then 10 events/s. The host grades whole groups at once.
@@ -80,8 +85,11 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
   const inFlight = new Set<Promise<void>>();
   const joinsPerIp = new RateLimiter(deps.joinLimit ?? { capacity: 100, refillPerSec: 10 }, clock);
   const badCodesPerIp = new RateLimiter(deps.badCodeLimit ?? { capacity: 10, refillPerSec: 0.5 }, clock);
+  const sessions = new KnownSessions(async (code) => (await service.store.gate(code)) !== null, clock, 1000, 10_000, () => service.store.isConnected());
 
   io.use((socket, next) => {
+    // Before the CONNECT packet goes out: it leaves in one write with the first latency probe.
+    coalesceWrites(socket.conn);
     const ip = clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], deps.trustProxy ?? 0);
     const refuse = (problem: { code: string; message: string }) => {
       const err = new Error(problem.message) as Error & { data: unknown };
@@ -90,7 +98,7 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
     };
     // Code probing: an IP that keeps guessing codes is refused before any lookup.
     if (!badCodesPerIp.allows(ip)) return refuse({ code: 'RATE_LIMITED', message: 'too many wrong codes: wait a minute' });
-    authenticate(socket, service, ip)
+    authenticate(socket, service, sessions, ip)
       .then((problem) => {
         if (!problem) return next();
         if (problem.code === 'NOT_FOUND') badCodesPerIp.take(ip);
@@ -109,50 +117,48 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
     // Students are also in this process's `here` room: the adapter must not re-send them what the broadcaster wrote itself.
     void socket.join(role === 'host' ? rooms.host(code) : role === 'display' ? rooms.display(code) : [rooms.students(code), broadcaster.here]);
     if (socket.data.playerId) enterAsPlayer(socket, socket.data.playerId);
-    const handlers = makeHandlers(socket);
-    for (const event of Object.keys(ClientPayloads) as ClientEvent[]) {
-      socket.on(event, (...args: unknown[]) => {
-        // The ack is the last argument: `emit(event, ack)` without a payload, or with extra arguments, is answered too.
-        const ack = args.at(-1);
-        if (typeof ack !== 'function') return; // every client event is a request with an ack
-        const payload = args.length === 2 ? args[0] : undefined;
-        const reply = ack as (a: Ack<unknown>) => void;
-        if (!(role === 'host' ? perHostSocket : perSocket).take(socket.id)) {
-          if (++socket.data.refusals >= REFUSALS_BEFORE_CUTOFF) {
-            logger.warn({ code, ip: socket.data.ip, role }, 'socket cut off for flooding');
-            socket.disconnect(true);
-            return;
-          }
-          return reply({ ok: false, error: { code: 'RATE_LIMITED', message: 'too many requests: slow down' } });
-        }
-        if (ALLOWED[event] !== role) return reply({ ok: false, error: { code: 'FORBIDDEN', message: `a ${role} cannot ${event}` } });
-        if (args.length > 2) return reply({ ok: false, error: { code: 'BAD_REQUEST', message: 'a request carries one payload' } });
-        const parsed = (ClientPayloads[event] as z.ZodType).safeParse(payload);
-        if (!parsed.success) return reply({ ok: false, error: { code: 'BAD_REQUEST', message: describeIssue(parsed.error) } });
-        const handled = handlers[event](parsed.data as never)
-          .then(reply)
-          .catch((err: unknown) => {
-            logger.error({ err, event, code }, 'handler failed');
-            reply({ ok: false, error: isStoreUnavailable(err) ? { code: 'UNAVAILABLE', message: 'the server cannot store that right now: try again' } : { code: 'INTERNAL', message: 'something went wrong' } });
-          });
-        inFlight.add(handled);
-        void handled.finally(() => inFlight.delete(handled));
-      });
-    }
-    // An event outside the contract (a typo, an old client) is answered too: never leave a client waiting for an ack.
-    socket.onAny((event: unknown, ...args: unknown[]) => {
-      const ack = args.at(-1);
-      if (typeof ack !== 'function' || (typeof event === 'string' && Object.hasOwn(ClientPayloads, event))) return;
-      const limited = !(role === 'host' ? perHostSocket : perSocket).take(socket.id);
-      if (limited && ++socket.data.refusals >= REFUSALS_BEFORE_CUTOFF) return void socket.disconnect(true);
-      (ack as (a: Ack<unknown>) => void)({ ok: false, error: limited ? { code: 'RATE_LIMITED', message: 'too many requests: slow down' } : { code: 'BAD_REQUEST', message: 'no such event' } });
-    });
+    // One listener per socket: every client event is a request with an ack, answered also when
+    // it is outside the contract (a typo, an old client) — never leave a client waiting.
+    socket.onAny((event: unknown, ...args: unknown[]) => dispatch(socket, event, args));
     socket.on('disconnect', () => {
       if (socket.data.playerId) broadcaster.removePlayerSocket(code, socket.data.playerId, socket);
     });
     void resync(socket).catch((err) => logger.warn({ err }, 'resync failed'));
     probeLatency(socket);
   });
+
+  const handlers = makeHandlers();
+
+  /** Rate limit, role, one payload parsed by its zod schema, then the handler; every path acks. */
+  function dispatch(socket: QSocket, event: unknown, args: unknown[]): void {
+    // The ack is the last argument: `emit(event, ack)` without a payload, or with extra arguments, is answered too.
+    const ack = args.at(-1);
+    if (typeof ack !== 'function') return; // every client event is a request with an ack
+    const reply = ack as (a: Ack<unknown>) => void;
+    const { role, code } = socket.data;
+    if (!(role === 'host' ? perHostSocket : perSocket).take(socket.id)) {
+      if (++socket.data.refusals >= REFUSALS_BEFORE_CUTOFF) {
+        logger.warn({ code, ip: socket.data.ip, role }, 'socket cut off for flooding');
+        socket.disconnect(true);
+        return;
+      }
+      return reply({ ok: false, error: { code: 'RATE_LIMITED', message: 'too many requests: slow down' } });
+    }
+    if (typeof event !== 'string' || !Object.hasOwn(ClientPayloads, event)) return reply({ ok: false, error: { code: 'BAD_REQUEST', message: 'no such event' } });
+    const known = event as ClientEvent;
+    if (ALLOWED[known] !== role) return reply({ ok: false, error: { code: 'FORBIDDEN', message: `a ${role} cannot ${known}` } });
+    if (args.length > 2) return reply({ ok: false, error: { code: 'BAD_REQUEST', message: 'a request carries one payload' } });
+    const parsed = (ClientPayloads[known] as z.ZodType).safeParse(args.length === 2 ? args[0] : undefined);
+    if (!parsed.success) return reply({ ok: false, error: { code: 'BAD_REQUEST', message: describeIssue(parsed.error) } });
+    const handled = (handlers[known] as (socket: QSocket, p: unknown) => Promise<Ack<unknown>>)(socket, parsed.data)
+      .then(reply)
+      .catch((err: unknown) => {
+        logger.error({ err, event: known, code }, 'handler failed');
+        reply({ ok: false, error: isStoreUnavailable(err) ? { code: 'UNAVAILABLE', message: 'the server cannot store that right now: try again' } : { code: 'INTERNAL', message: 'something went wrong' } });
+      });
+    inFlight.add(handled);
+    void handled.finally(() => inFlight.delete(handled));
+  }
 
   function enterAsPlayer(socket: QSocket, playerId: string) {
     socket.data.playerId = playerId;
@@ -197,12 +203,15 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
     return Math.max(...times);
   }
 
-  function makeHandlers(socket: QSocket): { [E in ClientEvent]: (p: z.output<(typeof ClientPayloads)[E]>) => Promise<Ack<unknown>> } {
-    const { code } = socket.data;
+  /**
+   * One handler per client event, shared by every socket (built once, not per connection: a
+   * lecture hall connects thousands of sockets in seconds). Each gets the socket and its
+   * payload, already parsed by the event's zod schema and authorised for the socket's role.
+   */
+  function makeHandlers(): { [E in ClientEvent]: (socket: QSocket, p: z.output<(typeof ClientPayloads)[E]>) => Promise<Ack<unknown>> } {
     const step = (r: Result<{ step: number }>): Ack<{ step: number }> => (r.ok ? { ok: true, data: { step: r.data.step } } : r);
-    const host = (type: 'start' | 'next' | 'close' | 'skip' | 'reveal' | 'leaderboard' | 'pause' | 'resume' | 'end') => async (p: { step?: number | undefined }) =>
-      step(await service.command(code, p.step === undefined ? { type } : { type, step: p.step }));
-    const needPlayer = (): string | null => socket.data.playerId;
+    const host = (type: 'start' | 'next' | 'close' | 'skip' | 'reveal' | 'leaderboard' | 'pause' | 'resume' | 'end') => async (socket: QSocket, p: { step?: number | undefined }) =>
+      step(await service.command(socket.data.code, p.step === undefined ? { type } : { type, step: p.step }));
     const notJoined = { ok: false as const, error: { code: 'UNAUTHORIZED' as const, message: 'join the session first' } };
     return {
       'game:start': host('start'),
@@ -214,36 +223,37 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
       'question:pause': host('pause'),
       'question:resume': host('resume'),
       'game:end': host('end'),
-      'player:kick': async (p) => step(await service.command(code, { type: 'kick', playerId: p.playerId })),
-      'room:lock': async () => step(await service.command(code, { type: 'lock' })),
-      'room:unlock': async () => step(await service.command(code, { type: 'unlock' })),
-      'spotlight:set': async (p) => step(await service.command(code, { type: 'spotlight', questionId: p.questionId, playerId: p.playerId })),
-      'spotlight:clear': async () => step(await service.command(code, { type: 'spotlight-clear' })),
-      'grade:list': async (p) => {
-        const state = await service.store.loadState(code);
+      'player:kick': async (socket, p) => step(await service.command(socket.data.code, { type: 'kick', playerId: p.playerId })),
+      'room:lock': async (socket) => step(await service.command(socket.data.code, { type: 'lock' })),
+      'room:unlock': async (socket) => step(await service.command(socket.data.code, { type: 'unlock' })),
+      'spotlight:set': async (socket, p) => step(await service.command(socket.data.code, { type: 'spotlight', questionId: p.questionId, playerId: p.playerId })),
+      'spotlight:clear': async (socket) => step(await service.command(socket.data.code, { type: 'spotlight-clear' })),
+      'grade:list': async (socket, p) => {
+        const state = await service.store.loadState(socket.data.code);
         return state ? { ok: true, data: gradingItems(state, p.questionId) } : { ok: false, error: { code: 'NOT_FOUND', message: 'no such session' } };
       },
-      'grade:save': async (p) => service.grade(code, { type: 'grade', questionId: p.questionId, playerId: p.playerId, marks: p.marks, comment: p.comment, grader: 'instructor' }),
-      'host:sync': async () => {
+      'grade:save': async (socket, p) => service.grade(socket.data.code, { type: 'grade', questionId: p.questionId, playerId: p.playerId, marks: p.marks, comment: p.comment, grader: 'instructor' }),
+      'host:sync': async (socket) => {
         const view = await viewFor(socket);
         return view ? { ok: true, data: view } : { ok: false, error: { code: 'NOT_FOUND', message: 'no such session' } };
       },
-      'display:sync': async () => {
+      'display:sync': async (socket) => {
         const view = await viewFor(socket);
         return view ? { ok: true, data: view } : { ok: false, error: { code: 'NOT_FOUND', message: 'no such session' } };
       },
-      'student:sync': async () => {
-        if (!needPlayer()) return notJoined;
+      'student:sync': async (socket) => {
+        if (!socket.data.playerId) return notJoined;
         const view = await viewFor(socket);
         return view ? { ok: true, data: view } : { ok: false, error: { code: 'NOT_FOUND', message: 'no such session' } };
       },
-      'player:names': async () => {
+      'player:names': async (socket) => {
         if (socket.data.playerId) return { ok: false, error: { code: 'BAD_PHASE', message: 'you have already joined' } };
         socket.data.offeredNames = friendlyNames(6);
         return { ok: true, data: { names: socket.data.offeredNames } };
       },
-      'player:join': async (p) => {
+      'player:join': async (socket, p) => {
         if (socket.data.playerId) return { ok: false, error: { code: 'BAD_PHASE', message: 'you have already joined' } };
+        const { code } = socket.data;
         const recordActivity = (outcome: 'admitted' | 'refused' | 'throttled') => {
           joinActivity.record(code, outcome);
           broadcaster.scheduleRefresh(code);
@@ -260,10 +270,10 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
         void resync(socket, slice).catch(() => undefined);
         return { ok: true, data: joined };
       },
-      'answer:submit': async (p) => {
-        const playerId = needPlayer();
+      'answer:submit': async (socket, p) => {
+        const playerId = socket.data.playerId;
         if (!playerId) return notJoined;
-        const r = await service.studentCommand(code, {
+        const r = await service.studentCommand(socket.data.code, {
           type: 'answer',
           playerId,
           questionId: p.questionId,
@@ -273,36 +283,46 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
         });
         return r.ok ? { ok: true, data: { questionId: p.questionId, receivedAt: r.data.record!.receivedAt, textVersion: r.data.record!.textVersion } } : r;
       },
-      'answer:justify': async (p) => {
-        const playerId = needPlayer();
+      'answer:justify': async (socket, p) => {
+        const playerId = socket.data.playerId;
         if (!playerId) return notJoined;
-        const r = await service.studentCommand(code, { type: 'justify', playerId, questionId: p.questionId, text: p.text, rttMs: socket.data.rttMs });
+        const r = await service.studentCommand(socket.data.code, { type: 'justify', playerId, questionId: p.questionId, text: p.text, rttMs: socket.data.rttMs });
         return r.ok ? { ok: true, data: { questionId: p.questionId, receivedAt: r.data.record!.receivedAt, textVersion: r.data.record!.textVersion } } : r;
       },
-      'player:consent': async (p) => {
-        const playerId = needPlayer();
+      'player:consent': async (socket, p) => {
+        const playerId = socket.data.playerId;
         if (!playerId) return notJoined;
-        const r = await service.studentCommand(code, { type: 'spotlight-consent', playerId, allow: p.allow });
+        const r = await service.studentCommand(socket.data.code, { type: 'spotlight-consent', playerId, allow: p.allow });
         return r.ok ? { ok: true, data: { allow: p.allow } } : r;
       },
     };
   }
 
-  /** Round trip by server-initiated ping with ack; a rolling estimate feeds latency compensation (SC3). */
+  /**
+   * Round trip of this socket, for latency compensation (SC3): one `latency:ping` with an ack
+   * as it connects (coalesced with the CONNECT packet), then every Engine.IO heartbeat (the
+   * server's ping and the client's pong, every pingInterval) at no extra message. A probe of
+   * its own every few seconds would cost a lecture hall thousands of extra round trips a
+   * minute, arriving in waves (everyone joined at once) that land on the next broadcast.
+   */
   function probeLatency(socket: QSocket) {
-    const probe = () => {
-      const started = performance.now();
-      socket.timeout(5000).emit('latency:ping', clock(), (err: Error | null) => {
-        if (err) return;
-        const sample = performance.now() - started;
-        socket.data.rttMs = socket.data.rttSamples === 0 ? sample : socket.data.rttMs * 0.7 + sample * 0.3;
-        socket.data.rttSamples += 1;
-      });
+    const sample = (ms: number) => {
+      socket.data.rttMs = socket.data.rttSamples === 0 ? ms : socket.data.rttMs * 0.7 + ms * 0.3;
+      socket.data.rttSamples += 1;
     };
-    probe();
-    const timer = setInterval(probe, LATENCY_PROBE_EVERY_MS + Math.floor(Math.random() * 1000)); // jitter only spreads load; not a secret
-    timer.unref();
-    socket.on('disconnect', () => clearInterval(timer));
+    const started = performance.now();
+    socket.timeout(5000).emit('latency:ping', clock(), (err: Error | null) => {
+      if (!err) sample(performance.now() - started);
+    });
+    let pingAt = 0;
+    socket.conn.on('packetCreate', (packet: { type: string }) => {
+      if (packet.type === 'ping') pingAt = performance.now();
+    });
+    socket.conn.on('packet', (packet: { type: string }) => {
+      if (packet.type !== 'pong' || pingAt === 0) return;
+      sample(performance.now() - pingAt);
+      pingAt = 0;
+    });
   }
 
   /**
@@ -324,12 +344,11 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
   return { io, broadcaster, drain };
 }
 
-async function authenticate(socket: QSocket, service: GameService, ip: string): Promise<{ code: string; message: string } | null> {
+async function authenticate(socket: QSocket, service: GameService, sessions: KnownSessions, ip: string): Promise<{ code: string; message: string } | null> {
   const parsed = HandshakeAuth.safeParse(socket.handshake.auth);
   if (!parsed.success) return { code: 'UNAUTHORIZED', message: 'missing or malformed credentials' };
   const auth = parsed.data;
-  const gate = await service.store.gate(auth.code);
-  if (!gate) return { code: 'NOT_FOUND', message: 'no session with that code' };
+  if (!(await sessions.exists(auth.code))) return { code: 'NOT_FOUND', message: 'no session with that code' };
   socket.data = { role: auth.role, code: auth.code, playerId: null, rttMs: 0, rttSamples: 0, questionSentAt: null, ip, refusals: 0, offeredNames: [] };
   if (auth.role === 'host') {
     const hash = await service.store.hostTokenHash(auth.code);

@@ -62,6 +62,10 @@ export class MemoryStore implements SessionStore {
     return !this.#closed;
   }
 
+  isConnected(): boolean {
+    return !this.#closed;
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
   }

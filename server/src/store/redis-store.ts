@@ -153,8 +153,8 @@ return ttl
  * addPlayer. KEYS: gate players nicks graded scores ptok. ARGV: playerId, json, nicknameKey,
  * graded, score, tokenHash ('' for none). Checks phase, late join, lock, nickname (kicked
  * players keep theirs), id, cap. With a token, also lists it in the session's `ptok` (the
- * session half of putPlayerToken, in the same round trip) and returns `ok <ttl>`: the caller
- * then writes the global `ptoken:` index with that TTL.
+ * session half of putPlayerToken); the caller writes the global `ptoken:` index in the same
+ * pipeline.
  */
 const ADD_PLAYER = new LuaScript(
   'addPlayer',
@@ -174,11 +174,11 @@ redis.call('ZADD', KEYS[5], tonumber(ARGV[5]) + tonumber(ARGV[4]), ARGV[1])
 -- keys created here live as long as the session
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then for k = 2, 5 do redis.call('PEXPIRE', KEYS[k], ttl) end end
-if ARGV[6] == '' then return 'ok' end
-if ttl <= 0 then return 'ok 0' end
-redis.call('HSET', KEYS[6], ARGV[1], ARGV[6]) -- a new player has no other token yet
-redis.call('PEXPIRE', KEYS[6], ttl)
-return 'ok ' .. ttl
+if ARGV[6] ~= '' and ttl > 0 then
+  redis.call('HSET', KEYS[6], ARGV[1], ARGV[6]) -- a new player has no other token yet
+  redis.call('PEXPIRE', KEYS[6], ttl)
+end
+return 'ok'
 `,
 );
 
@@ -367,6 +367,10 @@ export class RedisStore implements SessionStore {
     return new SessionKeys(this.#prefix, code);
   }
 
+  isConnected(): boolean {
+    return this.#client.isReady;
+  }
+
   async ping(): Promise<boolean> {
     // Not connected: answer at once instead of waiting in the offline queue.
     if (!this.#client.isReady) return false;
@@ -528,15 +532,23 @@ export class RedisStore implements SessionStore {
   async addPlayer(code: string, player: Player, nicknameKey: string, tokenHash?: string): Promise<AddPlayerResult> {
     const k = this.keys(code);
     requireInteger(player.gradedPoints, 'graded points');
-    const result = (await this.#run(
+    const add = this.#run(
       ADD_PLAYER,
       [k.gate, k.players, k.nicks, k.graded, k.scores, k.ptok],
       [player.id, JSON.stringify(player), nicknameKey, String(player.gradedPoints), String(player.score), tokenHash ?? ''],
-    )) as string;
-    if (!result.startsWith('ok ')) return result as AddPlayerResult;
-    // The token is listed by its session already; now the index that finds the session by token.
-    const ttl = Number(result.slice(3));
-    if (ttl > 0) await this.#client.set(this.#tokenKey(tokenHash!), `${code}:${player.id}`, { expiration: { type: 'PX', value: ttl } });
+    ) as Promise<string>;
+    if (tokenHash === undefined) return (await add) as AddPlayerResult;
+    // The index that finds the session by token, sent in the same round trip as the script (one
+    // pipeline): an entry is only valid once the session's own `ptok` lists the hash, which the
+    // script does atomically with the admission, so a refused join leaves nothing usable
+    // (and the entry is deleted). Its TTL is the live TTL, which is what the session's keys
+    // have after any commit; setRetention moves both when the session finishes.
+    const tokenKey = this.#tokenKey(tokenHash);
+    const [result] = await Promise.all([add, this.#client.set(tokenKey, `${code}:${player.id}`, { expiration: { type: 'PX', value: this.#liveTtlMs } })]);
+    if (!result.startsWith('ok')) {
+      await this.#client.del(tokenKey);
+      return result as AddPlayerResult;
+    }
     return 'ok';
   }
 

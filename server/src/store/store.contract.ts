@@ -138,6 +138,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHar
 
     it('ST0 ping answers true while the store is usable', async () => {
       expect(await store.ping()).toBe(true);
+      expect(store.isConnected()).toBe(true);
     });
 
     it('ST1 createSession stores a session, refuses a live code, keeps the host token hash and derives the gate', async () => {

@@ -55,6 +55,8 @@ export interface SessionStore {
   readonly kind: 'memory' | 'redis';
   /** Reachable and able to write? (healthz) */
   ping(): Promise<boolean>;
+  /** Connected right now, as far as the client knows (no round trip): false means every call would fail or wait. */
+  isConnected(): boolean;
   close(): Promise<void>;
 
   /** Stores a new session; refuses a code that is already live. */

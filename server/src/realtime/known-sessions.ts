@@ -1,0 +1,45 @@
+/**
+ * "Does a session with this code exist?" for the Socket.IO handshake, answered from memory
+ * for a moment after the store said yes.
+ *
+ * A lecture hall joins within a few seconds: without this, every one of 2,000 handshakes
+ * asks the store the same question (one Redis round trip each, ~5% of a join's server CPU,
+ * docs/performance.md). Only "yes" is remembered, for `ttlMs`: a code that does not exist is
+ * asked again every time (and rate-limited per IP), and a session that ends within the moment
+ * still refuses the join itself, in the store's own atomic check. Concurrent questions about
+ * one code share one store call.
+ */
+export class KnownSessions {
+  private readonly seen = new Map<string, number>();
+  private readonly asking = new Map<string, Promise<boolean>>();
+
+  constructor(
+    private readonly lookup: (code: string) => Promise<boolean>,
+    private readonly clock: () => number,
+    private readonly ttlMs = 1000,
+    /** Codes remembered at most (the oldest are forgotten first). */
+    private readonly max = 10_000,
+    /** While the store is unreachable every question goes to it (and fails: the handshake is refused as UNAVAILABLE). */
+    private readonly storeConnected: () => boolean = () => true,
+  ) {}
+
+  exists(code: string): Promise<boolean> {
+    const at = this.seen.get(code);
+    if (at !== undefined && this.clock() - at < this.ttlMs && this.storeConnected()) return Promise.resolve(true);
+    let pending = this.asking.get(code);
+    if (!pending) {
+      pending = this.lookup(code)
+        .then((found) => {
+          this.seen.delete(code);
+          if (found) {
+            this.seen.set(code, this.clock());
+            if (this.seen.size > this.max) this.seen.delete(this.seen.keys().next().value!);
+          }
+          return found;
+        })
+        .finally(() => this.asking.delete(code));
+      this.asking.set(code, pending);
+    }
+    return pending;
+  }
+}

@@ -14,38 +14,7 @@ import { computeRanking } from './ranking.ts';
 import { reduce } from './reducer.ts';
 import type { AnswerRecord, GameState } from './state.ts';
 import { deepFreeze, game, QUESTIONS, T0 } from './test-fixtures.ts';
-
-// ------------------------------------------------------------------ seeded randomness
-
-interface Rng {
-  next(): number;
-  int(lo: number, hi: number): number;
-  pick<T>(xs: readonly T[]): T;
-  chance(p: number): boolean;
-  shuffle<T>(xs: readonly T[]): T[];
-}
-
-function makeRng(seed: number): Rng {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
-  const shuffle = <T>(xs: readonly T[]): T[] => {
-    const out = [...xs];
-    for (let i = out.length - 1; i > 0; i--) {
-      const j = Math.floor(next() * (i + 1));
-      [out[i], out[j]] = [out[j]!, out[i]!];
-    }
-    return out;
-  };
-  return { next, int, pick, chance: (p) => next() < p, shuffle };
-}
+import { makeRng, type Rng } from './test-rng.ts';
 
 // ------------------------------------------------------------------ random commands
 

@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { rubricOf, type AnswerInput, type Phase, type Question, type SessionOptionsInput, type StudentView } from '@quizroom/shared';
 import { computeRanking, reduce, studentView, studentViewShared, type Command, type GameState } from '../engine/index.ts';
 import { answerCmd, apply, game, joinAll, orderAnswer, pid, Q, QUESTIONS, T0 } from '../engine/test-fixtures.ts';
+import { makeRng, type Rng } from '../engine/test-rng.ts';
 import { StudentPacketEncoder } from './student-packet.ts';
 
 /** What `socket.emit('student:view', view)` sends: Socket.IO EVENT (2) on "/", no ack, no binary. */
@@ -239,30 +240,6 @@ describe('StudentPacketEncoder: the packet is exactly 2 + JSON.stringify(["stude
 
 // ------------------------------------------------------------------ seeded random games
 
-/** mulberry32, as in engine/fuzz.test.ts: a seed replays the same game. */
-function makeRng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
-  const chance = (p: number) => next() < p;
-  const shuffle = <T>(xs: readonly T[]): T[] => {
-    const out = [...xs];
-    for (let i = out.length - 1; i > 0; i--) {
-      const j = Math.floor(next() * (i + 1));
-      [out[i], out[j]] = [out[j]!, out[i]!];
-    }
-    return out;
-  };
-  return { int, pick, chance, shuffle };
-}
-type Rng = ReturnType<typeof makeRng>;
 
 const FUZZ_NICKNAMES = ['Ada', 'Bob', 'Cy', 'Dee', 'Eve', 'Zoë', '👍', 'Grace  Hopper', 'O"Brien', 'back\\slash', 'x'.repeat(20), 'Mallory'];
 const ALPHABET = ['a', 'b', ' ', 'é', '🙂', '"', '\\', '\n', '\u2028', '<', '\ud800', 'Z'];

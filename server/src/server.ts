@@ -15,7 +15,7 @@ import { GameService } from './game/service.ts';
 import { createHttpApp } from './http/app.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { attachRealtime, type QServer } from './realtime/socket.ts';
-import type { WriteCounts } from './realtime/broadcaster.ts';
+import type { WriteCounts } from './realtime/direct-write.ts';
 import { connectRedis } from './store/redis-client.ts';
 import { MemoryStore } from './store/memory-store.ts';
 import { RedisStore } from './store/redis-store.ts';

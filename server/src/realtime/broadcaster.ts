@@ -4,7 +4,7 @@
  * at close and reveal), and coalesced refreshes for the host and display while answers pour
  * in, so an answer costs O(1) and never O(room).
  *
- * What keeps a room of thousands cheap (docs/performance.md, "Where the time goes"):
+ * What keeps a room of thousands cheap (docs/performance.md, "What was fixed"):
  * - the ranking is computed once per state version (`ranking()`), never once per view;
  * - a student's view is built from that player's own records (O(questions)), never by
  *   copying the room;
@@ -13,6 +13,9 @@
  *   Redis that would be one PUBLISH of the whole view per recipient, msgpack-encoded and then
  *   decoded by every process); other processes get one small message (`ANNOUNCE`) and send
  *   their own sockets' views from their own load of the state;
+ * - a question is framed once and a personal view's shared parts encoded once, and both are
+ *   written straight to each student's TCP socket where nothing is queued ahead
+ *   (`direct-write.ts`, `student-packet.ts`);
  * - the host/display refresh runs at most every REFRESH_MS…MAX_REFRESH_MS (longer for larger
  *   rooms), and students hear the player count only when it changed, at most once a second.
  */
@@ -32,7 +35,7 @@ import {
   type SessionCore,
 } from '../engine/index.ts';
 import { gradingItem, type Change } from '../game/service.ts';
-import { SharedPacket, type Writable } from './direct-write.ts';
+import { SharedPacket, type Writable, type WriteCounts } from './direct-write.ts';
 import { StudentPacketEncoder } from './student-packet.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionStore } from '../store/types.ts';
@@ -53,12 +56,6 @@ export interface ViewSink {
   conn?: Writable;
 }
 
-/** How this process's personal views and question broadcasts left: straight to the TCP socket, or through Engine.IO. */
-export interface WriteCounts {
-  direct: number;
-  viaEngine: number;
-}
-
 /**
  * A personal view, encoded once for the student's sockets as the Socket.IO packet that
  * `socket.emit('student:view', view)` would produce (`2["student:view",{…}]`: EVENT on "/",
@@ -74,12 +71,8 @@ function sendView(sockets: Set<ViewSink>, view: StudentView, encoder: StudentPac
       socket.emit('student:view', view);
       continue;
     }
-    packet ??= new SharedPacket(encoder.packet(view));
+    packet ??= new SharedPacket(encoder.packet(view), counts);
     packet.send(socket.conn);
-  }
-  if (packet) {
-    counts.direct += packet.direct;
-    counts.viaEngine += packet.viaEngine;
   }
 }
 
@@ -487,13 +480,11 @@ export class Broadcaster {
     const nsp = this.io.of('/');
     const ids = nsp.adapter.rooms.get(rooms.students(code));
     if (ids?.size) {
-      const packet = new SharedPacket(`2${JSON.stringify(['question:opened', opened])}`);
+      const packet = new SharedPacket(`2${JSON.stringify(['question:opened', opened])}`, this.writes);
       for (const id of ids) {
         const socket = nsp.sockets.get(id);
         if (socket) packet.send(socket.conn);
       }
-      this.writes.direct += packet.direct;
-      this.writes.viaEngine += packet.viaEngine;
     }
     if (this.crossProcess) this.io.to(rooms.students(code)).except(this.here).emit('question:opened', opened);
     this.servedStudents(code);

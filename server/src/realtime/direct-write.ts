@@ -80,26 +80,41 @@ export function directSocket(connection: Writable): TcpSocket | null {
   return tcp;
 }
 
+/** How many sends went straight to the TCP socket, and how many through Engine.IO. */
+export interface WriteCounts {
+  direct: number;
+  viaEngine: number;
+}
+
 /**
  * One Socket.IO packet for many connections: framed once (on the first direct write) and
  * written straight to each connection's TCP socket, or through Engine.IO where that is not
- * safe. Counts both ways (tests and the benchmark read them).
+ * safe. Counts both ways into `counts` (a process-wide tally, or its own).
  */
 export class SharedPacket {
   private frame: Buffer | null = null;
-  direct = 0;
-  viaEngine = 0;
 
-  constructor(readonly packet: string) {}
+  constructor(
+    readonly packet: string,
+    readonly counts: WriteCounts = { direct: 0, viaEngine: 0 },
+  ) {}
+
+  get direct(): number {
+    return this.counts.direct;
+  }
+
+  get viaEngine(): number {
+    return this.counts.viaEngine;
+  }
 
   send(conn: Writable): void {
     const tcp = directSocket(conn);
     if (!tcp) {
-      this.viaEngine++;
+      this.counts.viaEngine++;
       conn.write(this.packet);
       return;
     }
-    this.direct++;
+    this.counts.direct++;
     tcp.write((this.frame ??= websocketFrame(this.packet)));
   }
 }

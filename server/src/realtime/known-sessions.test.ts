@@ -5,7 +5,7 @@ import { KnownSessions } from './known-sessions.ts';
 function setup(existing: Set<string>) {
   let now = 0;
   const asked: string[] = [];
-  const known = new KnownSessions(async (code) => (asked.push(code), existing.has(code)), () => now, 1000, 3);
+  const known = new KnownSessions(async (code) => (asked.push(code), existing.has(code)), () => now, { ttlMs: 1000, max: 3 });
   return { known, asked, advance: (ms: number) => (now += ms) };
 }
 
@@ -51,7 +51,7 @@ describe('KnownSessions', () => {
   it('while the store is disconnected the remembered answer is not used: the store is asked (and its failure refuses the handshake)', async () => {
     let connected = true;
     const asked: string[] = [];
-    const known = new KnownSessions(async (code) => (asked.push(code), true), () => 0, 1000, 10, () => connected);
+    const known = new KnownSessions(async (code) => (asked.push(code), true), () => 0, { storeConnected: () => connected });
     await known.exists('1');
     connected = false;
     await known.exists('1');

@@ -13,15 +13,26 @@ export class KnownSessions {
   private readonly seen = new Map<string, number>();
   private readonly asking = new Map<string, Promise<boolean>>();
 
+  private readonly ttlMs: number;
+  private readonly max: number;
+  private readonly storeConnected: () => boolean;
+
   constructor(
     private readonly lookup: (code: string) => Promise<boolean>,
     private readonly clock: () => number,
-    private readonly ttlMs = 1000,
-    /** Codes remembered at most (the oldest are forgotten first). */
-    private readonly max = 10_000,
-    /** While the store is unreachable every question goes to it (and fails: the handshake is refused as UNAVAILABLE). */
-    private readonly storeConnected: () => boolean = () => true,
-  ) {}
+    opts: {
+      /** How long a "yes" is remembered. */
+      ttlMs?: number;
+      /** Codes remembered at most (the oldest are forgotten first). */
+      max?: number;
+      /** While the store is unreachable every question goes to it (and fails: the handshake is refused as UNAVAILABLE). */
+      storeConnected?: () => boolean;
+    } = {},
+  ) {
+    this.ttlMs = opts.ttlMs ?? 1000;
+    this.max = opts.max ?? 10_000;
+    this.storeConnected = opts.storeConnected ?? (() => true);
+  }
 
   exists(code: string): Promise<boolean> {
     const at = this.seen.get(code);

@@ -1,7 +1,8 @@
 /**
- * Socket.IO: handshake authentication per role, one handler factory that parses every
- * payload with its zod schema and authorises the role before the service sees it, acks
- * `{ ok, data } | { ok: false, error }`, and a per-socket latency probe.
+ * Socket.IO: handshake authentication per role, one dispatcher per socket that parses every
+ * payload with its zod schema and authorises the role before the shared handlers see it, acks
+ * `{ ok, data } | { ok: false, error }`, and each socket's round trip (a probe as it
+ * connects, then Engine.IO's heartbeat).
  */
 import {
   ClientPayloads,
@@ -40,7 +41,6 @@ const ALLOWED: Record<ClientEvent, Role> = Object.fromEntries([
   ...STUDENT_EVENTS.map((e) => [e, 'student']),
   ...DISPLAY_EVENTS.map((e) => [e, 'display']),
 ]) as Record<ClientEvent, Role>;
-
 
 export interface RealtimeDeps {
   service: GameService;
@@ -85,7 +85,7 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
   const inFlight = new Set<Promise<void>>();
   const joinsPerIp = new RateLimiter(deps.joinLimit ?? { capacity: 100, refillPerSec: 10 }, clock);
   const badCodesPerIp = new RateLimiter(deps.badCodeLimit ?? { capacity: 10, refillPerSec: 0.5 }, clock);
-  const sessions = new KnownSessions(async (code) => (await service.store.gate(code)) !== null, clock, 1000, 10_000, () => service.store.isConnected());
+  const sessions = new KnownSessions(async (code) => (await service.store.gate(code)) !== null, clock, { storeConnected: () => service.store.isConnected() });
 
   io.use((socket, next) => {
     // Before the CONNECT packet goes out: it leaves in one write with the first latency probe.

@@ -545,7 +545,7 @@ export class RedisStore implements SessionStore {
     // have after any commit; setRetention moves both when the session finishes.
     const tokenKey = this.#tokenKey(tokenHash);
     const [result] = await Promise.all([add, this.#client.set(tokenKey, `${code}:${player.id}`, { expiration: { type: 'PX', value: this.#liveTtlMs } })]);
-    if (!result.startsWith('ok')) {
+    if (result !== 'ok') {
       await this.#client.del(tokenKey);
       return result as AddPlayerResult;
     }

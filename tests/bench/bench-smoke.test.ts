@@ -22,5 +22,14 @@ describe('bench smoke (N = 50, memory store)', () => {
     expect(r.reconnect?.samePlayer).toBe(50);
     expect(smokeProblems(r)).toEqual([]);
     expect(r.broadcastCost?.k).toBe(20);
+    // The warm-up game ran first on the same server, whole, and its storm is on record as the cold one.
+    expect(r.warmup).toHaveLength(1);
+    expect(r.warmup[0]).toMatchObject({ students: 50, admitted: 50, problems: [] });
+    expect(r.warmup[0]!.admittedMs).toBeGreaterThan(0);
+    // Per-phase system calls and the main thread's share come from /proc (Linux, like CI).
+    const join = r.resources.phases.find((p) => p.phase === 'join')!.servers[0]!;
+    expect(join.writeCalls).toBeGreaterThanOrEqual(50);
+    expect(join.mainThreadMs).not.toBeNull();
+    expect(join.mainThreadMs!).toBeLessThanOrEqual(join.cpuMs);
   }, 120_000);
 });

@@ -11,9 +11,12 @@
  *
  * Other flags: --questions Q (3), --workers W (auto), --probes P (5), --join-window W (256),
  * --spread MS (1000), --think MS (pause between phases, 1000), --no-reconnect, --profile (server --cpu-prof into /tmp/qr-prof),
+ * --perf FILE (record the server with Linux perf, kernel frames included; needs `perf` and perf_event access),
  * --keep-join-limit (keep the server's per-IP join limit, which the bench lifts: every student is 127.0.0.1),
  * --phase-timeout S (longest wait of any phase; default 30 s + 20 ms per student),
  * --wait-quiet S (first wait up to S seconds for the machine to be idle; the suite waits 300 s),
+ * --warmup W (students of a one-question game played first on each server the bench starts, so that V8 has
+ * optimised the hot paths; default min(N, 1000); 0 = measure a cold process),
  * --broadcast-k K (min(N, 2000); 0 = skip), --broadcast-rounds R (30), --server-pid PID (with --url),
  * --json FILE, --print FILE (re-print a saved --json report), --quiet.
  */
@@ -76,6 +79,8 @@ function parseArgs(argv: string[]): Cli {
       case '--wait-quiet': o.waitQuietMs = int(flag, value(), 0) * 1000; break;
       case '--phase-timeout': o.phaseTimeoutMs = int(flag, value(), 1) * 1000; break;
       case '--broadcast-k': o.broadcastK = int(flag, value(), 0); break;
+      case '--warmup': o.warmup = int(flag, value(), 0); break;
+      case '--perf': o.perf = value(); break;
       case '--broadcast-rounds': o.broadcastRounds = int(flag, value(), 1); break;
       case '--json': cli.json = value(); break;
       case '--smoke': cli.smoke = true; break;
@@ -97,7 +102,7 @@ function parseArgs(argv: string[]): Cli {
 }
 
 function readUsage(): string {
-  return 'usage: npm run bench -- [--players N] [--store redis|memory] [--rooms R --per-room M] [--processes 2] [--questions 3] [--url http://127.0.0.1:PORT --password P] [--json out.json] [--smoke] [--suite] [--profile]\n(see tests/bench/bench.ts and docs/performance.md)';
+  return 'usage: npm run bench -- [--players N] [--store redis|memory] [--rooms R --per-room M] [--processes 2] [--questions 3] [--url http://127.0.0.1:PORT --password P] [--json out.json] [--smoke] [--suite] [--profile] [--perf FILE] [--warmup W]\n(see tests/bench/bench.ts and docs/performance.md)';
 }
 
 /** The smoke run of CI: small, in-memory, a tiny broadcast-cost check; no timing assertions. */

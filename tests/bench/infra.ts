@@ -70,13 +70,16 @@ export interface ServerProc {
  */
 export const LIFTED_JOIN_LIMIT = { LIMIT_JOIN_BURST: '100000', LIMIT_JOIN_PER_SEC: '10000' };
 
-export async function spawnServer(opts: { redisUrl?: string; profile?: boolean; password: string; keepJoinLimit?: boolean }): Promise<ServerProc> {
+/** `perf`: record the process with Linux perf (kernel and JIT frames) into that file until it stops. */
+export async function spawnServer(opts: { redisUrl?: string; profile?: boolean; perf?: string; password: string; keepJoinLimit?: boolean }): Promise<ServerProc> {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', QUIZROOM_HOST_PASSWORD: opts.password, LOG_LEVEL: 'silent', NODE_ENV: 'production' };
   delete env.REDIS_URL;
   if (!opts.keepJoinLimit) Object.assign(env, LIFTED_JOIN_LIMIT);
   if (opts.redisUrl) env.REDIS_URL = opts.redisUrl;
   const args = ['--import', TSX_LOADER, '--expose-gc'];
   if (opts.profile) args.push('--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`);
+  // JIT frames named for perf (/tmp/perf-PID.map).
+  if (opts.perf) args.push('--perf-basic-prof');
   args.push(path.join(BENCH_DIR, 'server-process.ts'));
   const child = track(spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] }));
   let stderr = '';
@@ -102,6 +105,8 @@ export async function spawnServer(opts: { redisUrl?: string; profile?: boolean; 
     child.kill('SIGKILL');
     throw err;
   });
+  // Timestamps on CLOCK_MONOTONIC, like the bench's phase windows (`perf report --time START,END` in seconds).
+  const perf = opts.perf ? track(spawn('perf', ['record', '-k', 'mono', '-F', '1999', '-g', '-p', String(listening.pid), '-o', opts.perf], { stdio: 'ignore' })) : null;
   return {
     child,
     pid: listening.pid,
@@ -123,7 +128,14 @@ export async function spawnServer(opts: { redisUrl?: string; profile?: boolean; 
         'server memory usage',
       ),
     // A graceful stop: the CPU profile (--profile) is written on exit.
-    stop: () => stopChild(child, 10_000),
+    stop: async () => {
+      if (perf && perf.exitCode === null) {
+        const exited = new Promise((r) => perf.once('exit', r));
+        perf.kill('SIGINT');
+        await withTimeout(exited, 30_000, 'perf to write its data').catch(() => perf.kill('SIGKILL'));
+      }
+      await stopChild(child, 10_000);
+    },
   };
 }
 

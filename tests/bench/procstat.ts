@@ -23,6 +23,11 @@ export interface ProcSample {
   rssKb: number;
   /** Peak RSS. */
   hwmKb: number;
+  /** read- and write-family system calls since the process started (/proc/PID/io; null where it cannot be read). */
+  readCalls: number | null;
+  writeCalls: number | null;
+  /** CPU of the main thread alone (the event loop; the rest is V8's GC and compiler threads and libuv's), ms. */
+  mainThreadMs: number | null;
 }
 
 export function sampleProc(pid: number): ProcSample | null {
@@ -35,7 +40,41 @@ export function sampleProc(pid: number): ProcSample | null {
     const sysMs = Number(rest[12]) * tick;
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-    return { pid, cpuMs: userMs + sysMs, userMs, sysMs, rssKb: kb('VmRSS'), hwmKb: kb('VmHWM') };
+    const io = readIoCalls(pid);
+    return {
+      pid,
+      cpuMs: userMs + sysMs,
+      userMs,
+      sysMs,
+      rssKb: kb('VmRSS'),
+      hwmKb: kb('VmHWM'),
+      readCalls: io?.syscr ?? null,
+      writeCalls: io?.syscw ?? null,
+      mainThreadMs: mainThreadCpuMs(pid, tick),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** The thread whose id is the process id: Node's main thread, the event loop. */
+function mainThreadCpuMs(pid: number, tickMs: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) * tickMs;
+  } catch {
+    return null;
+  }
+}
+
+function readIoCalls(pid: number): { syscr: number; syscw: number } | null {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const n = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(io)?.[1] ?? NaN);
+    const syscr = n('syscr');
+    const syscw = n('syscw');
+    return Number.isFinite(syscr) && Number.isFinite(syscw) ? { syscr, syscw } : null;
   } catch {
     return null;
   }

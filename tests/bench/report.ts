@@ -40,6 +40,15 @@ export function formatReport(r: BenchResult): string {
       `${n.otherCores > 0.2 ? '  *** the machine was busy: latencies are inflated ***' : ''}`,
   );
   out.push(`method: join window ${r.options.joinWindow}, answers spread over ${r.options.answerSpreadMs} ms, ${r.options.thinkMs} ms pause before each phase (instructor think time)`);
+  // Older reports have no warm-up.
+  const warm = r.warmup ?? [];
+  out.push(
+    warm.length
+      ? `warm-up: ${warm.map((w) => `${w.students} students`).join(' + ')} played one question on ${warm.length === 1 ? 'the server' : 'each server'} first (V8 optimises the hot paths); ` +
+          `that cold join storm: all admitted in ${warm.map((w) => `${fmt(w.admittedMs, 0)} ms (server CPU ${fmt(w.serverCpuMs, 0)} ms, main thread ${fmt(w.serverMainThreadMs, 0)} ms)`).join(' / ')}` +
+          `${warm.some((w) => w.problems.length) ? `; PROBLEMS: ${warm.flatMap((w) => w.problems).join('; ')}` : ''}`
+      : `warm-up: none (${r.options.url ? 'a running server' : 'a cold server process: --warmup 0'})`,
+  );
   if (r.error) out.push(`\n*** RUN FAILED: ${r.error} ***`);
   out.push('');
 
@@ -85,16 +94,20 @@ export function formatReport(r: BenchResult): string {
     p.phase,
     fmt(p.wallMs, 0),
     p.servers.map((s) => fmt(s.cpuMs, 0)).join(' + ') || '–',
+    // Older reports have no kernel share or system-call counts.
+    p.servers.map((s) => (s.mainThreadMs == null ? '–' : fmt(s.mainThreadMs, 0))).join(' + ') || '–',
+    p.servers.map((s) => (s.sysMs === undefined ? '–' : fmt(s.sysMs, 0))).join(' + ') || '–',
+    p.servers.map((s) => (s.writeCalls == null ? '–' : `${s.writeCalls}/${s.readCalls}`)).join(' + ') || '–',
     p.servers.map((s) => fmt(s.rssKb / 1024, 0)).join(' + ') || '–',
     p.redis ? fmt(p.redis.cpuMs, 0) : '–',
     fmt(p.generatorCpuMs, 0),
     p.workers.map((w) => fmt(w.loopDelayP99Ms, 0)).join('/'),
     fmt(p.otherCpuMs, 0),
   ]);
-  out.push(table(['phase', 'wall ms', 'server CPU ms', 'server RSS MB', 'redis CPU ms', 'generator CPU ms', 'worker loop-delay p99 ms', 'other jobs CPU ms'], phaseRows));
+  out.push(table(['phase', 'wall ms', 'server CPU ms', 'main thread', 'kernel', 'server writes/reads', 'server RSS MB', 'redis CPU ms', 'generator CPU ms', 'worker loop-delay p99 ms', 'other jobs CPU ms'], phaseRows));
   out.push(
     `server RSS per connected student: ${fmt(res.rssPerStudentKb)} KB (heap ${fmt(res.heapPerStudentKb)} KB), after a full GC; peak RSS ${res.serverPeakRssKb.map((k) => fmt(k / 1024, 0)).join(' + ')} MB; ` +
-      `CPU total: server ${res.serverCpuTotalMs.map((x) => fmt(x / 1000, 2)).join(' + ')} s, redis ${fmt(res.redisCpuTotalMs === null ? null : res.redisCpuTotalMs / 1000, 2)} s, generator ${fmt(res.generatorCpuTotalMs / 1000, 2)} s`,
+      `CPU in the measured run (after start-up and warm-up): server ${res.serverCpuTotalMs.map((x) => fmt(x / 1000, 2)).join(' + ')} s, redis ${fmt(res.redisCpuTotalMs === null ? null : res.redisCpuTotalMs / 1000, 2)} s, generator ${fmt(res.generatorCpuTotalMs / 1000, 2)} s`,
   );
   if (r.broadcastCost) {
     const b = r.broadcastCost;

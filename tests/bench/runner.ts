@@ -68,12 +68,21 @@ export interface BenchOptions {
   reconnect: boolean;
   /** Pass --cpu-prof to the server processes (profiles in /tmp/qr-prof). */
   profile: boolean;
+  /** Record the server processes with Linux perf into this file (`.N` added for the second process on); null = no. */
+  perf: string | null;
   /** Keep the server's per-IP join limit (every bench student shares 127.0.0.1: it throttles the join storm). */
   keepJoinLimit: boolean;
   /** Longest wait of any phase (0 = 30 s + 20 ms per student). */
   phaseTimeoutMs: number;
   /** Before starting, wait up to this long for the machine to be quiet (other jobs spoil the figures). */
   waitQuietMs: number;
+  /**
+   * Before the measured run, this many students (one room, one question, no reconnect storm)
+   * play on each server process the bench started, so that the measured run meets code V8 has
+   * already optimised, as on a server that has run earlier sessions (-1 = min(students, 1,000);
+   * 0 = measure a cold process). Its join storm is reported as the cold one.
+   */
+  warmup: number;
   /** K of the broadcast-cost micro-benchmark (0 = skip). */
   broadcastK: number;
   broadcastRounds: number;
@@ -97,9 +106,11 @@ export const defaultOptions: BenchOptions = {
   thinkMs: 1000,
   reconnect: true,
   profile: false,
+  perf: null,
   keepJoinLimit: false,
   waitQuietMs: 0,
   phaseTimeoutMs: 0,
+  warmup: -1,
   broadcastK: 0,
   broadcastRounds: 30,
   log: () => undefined,
@@ -122,7 +133,8 @@ export interface PhaseResources {
   startMs: number;
   endMs: number;
   wallMs: number;
-  servers: { pid: number; cpuMs: number; rssKb: number }[];
+  /** sysMs: the kernel's share of cpuMs; readCalls / writeCalls: system calls in the phase (null where /proc/PID/io is unreadable). */
+  servers: { pid: number; cpuMs: number; sysMs: number; mainThreadMs: number | null; rssKb: number; readCalls: number | null; writeCalls: number | null }[];
   redis: { cpuMs: number; rssKb: number } | null;
   /** Generator: workers' CPU (from /proc) + this process's own. */
   generatorCpuMs: number;
@@ -156,8 +168,21 @@ export interface QuestionResult {
   displayAnswered: { room: number; shown: number | null; acked: number }[];
 }
 
+/** The warm-up run on one server process: what its (cold) join storm cost. */
+export interface WarmupResult {
+  students: number;
+  admitted: number;
+  admittedMs: number | null;
+  serverCpuMs: number | null;
+  serverMainThreadMs: number | null;
+  /** What went wrong in it (lost answers, disconnects, errors: smokeProblems); the measured run counts them too. */
+  problems: string[];
+}
+
 export interface BenchResult {
   label: string;
+  /** One entry per server process the bench started and warmed (empty: measured cold, or --url). */
+  warmup: WarmupResult[];
   startedAt: string;
   options: Omit<BenchOptions, 'log' | 'password'>;
   machine: { cpus: number; cpuModel: string; memTotalGiB: number; node: string; kernel: string; loadAvgAtStart: number[] };
@@ -216,6 +241,7 @@ export interface BenchResult {
     heapPerStudentKb: number | null;
     serverRssAfterJoinKb: number[];
     serverPeakRssKb: number[];
+    /** CPU of each server process and of redis-server during the measured run (from after start-up and the warm-up to the end). */
     serverCpuTotalMs: number[];
     generatorCpuTotalMs: number;
     redisCpuTotalMs: number | null;
@@ -379,6 +405,40 @@ export function describeRun(o: Pick<BenchOptions, 'players' | 'rooms' | 'perRoom
 
 const RAW_STUDENTS_PER_WORKER = 2500;
 
+/** Default warm-up: a lecture hall's worth of joins, answers and views, after which V8 has optimised the hot paths (docs/performance.md, "Warm-up"). */
+const WARMUP_STUDENTS = 1000;
+
+/** A short game on a running server process, so that the measured run does not pay for V8's first compilations. */
+async function warmUp(o: BenchOptions, url: string, serverPid: number | null, students: number): Promise<WarmupResult> {
+  o.log(`warm-up: ${students} students, one question, on ${url}…`);
+  const r = await runBench({
+    ...o,
+    url,
+    serverPid,
+    players: students,
+    rooms: 1,
+    questions: 1,
+    reconnect: false,
+    probes: Math.min(o.probes, 2),
+    waitQuietMs: 0,
+    broadcastK: 0,
+    warmup: 0,
+    profile: false,
+    perf: null,
+    log: (line) => o.log(`  warm-up: ${line}`),
+  });
+  const join = r.resources.phases.find((p) => p.phase === 'join')?.servers[0];
+  o.log(`  warm-up: ${r.join.admitted}/${students} admitted in ${r.join.timeToAllAdmittedMs ?? '–'} ms (cold)`);
+  return {
+    students,
+    admitted: r.join.admitted,
+    admittedMs: r.join.timeToAllAdmittedMs,
+    serverCpuMs: join?.cpuMs ?? null,
+    serverMainThreadMs: join?.mainThreadMs ?? null,
+    problems: smokeProblems(r),
+  };
+}
+
 export async function runBench(partial: Partial<BenchOptions> = {}): Promise<BenchResult> {
   const o: BenchOptions = { ...defaultOptions, ...partial };
   if (o.processes > 1 && o.store === 'memory' && !o.url) throw new Error('two server processes need the Redis store (--store redis)');
@@ -401,6 +461,7 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
   const { log: _log, password: _pw, ...shownOptions } = o;
   const result: BenchResult = {
     label: describeRun(o),
+    warmup: [],
     startedAt: new Date().toISOString(),
     options: shownOptions,
     machine: machine(),
@@ -432,6 +493,8 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
 
   let redis: RunningRedis | null = null;
   let redisPid: number | null = null;
+  /** CPU already used when the measured run starts (start-up, warm-up): not counted in the totals. */
+  let cpuAtStart = { servers: [] as number[], redis: 0 };
   const servers: ServerProc[] = [];
   const workers: WorkerHandle[] = [];
   const rooms: RoomCtl[] = [];
@@ -448,6 +511,7 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
     }
     let urls: string[];
     let serverPids: (number | null)[];
+    let rssBaseline: (number | null)[] | null = null;
     if (o.url) {
       urls = [loopbackOnly(o.url)];
       serverPids = [o.serverPid];
@@ -463,10 +527,18 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
         process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
       }
       log(`starting ${o.processes} server process${o.processes > 1 ? 'es' : ''} (${o.store})…`);
-      for (let i = 0; i < o.processes; i++) servers.push(await spawnServer({ password: o.password, profile: o.profile, keepJoinLimit: o.keepJoinLimit, ...(redis ? { redisUrl: redis.url } : {}) }));
+      for (let i = 0; i < o.processes; i++) servers.push(await spawnServer({ password: o.password, profile: o.profile, ...(o.perf ? { perf: i ? `${o.perf}.${i}` : o.perf } : {}), keepJoinLimit: o.keepJoinLimit, ...(redis ? { redisUrl: redis.url } : {}) }));
       urls = servers.map((s) => s.url);
       serverPids = servers.map((s) => s.pid);
       result.store = servers[0]!.store;
+      const warm = o.warmup < 0 ? Math.min(students, WARMUP_STUDENTS) : o.warmup;
+      if (warm > 0) {
+        // RSS per student is counted from the fresh process: whatever the warm-up left is charged to the students too.
+        await Promise.all(servers.map((s) => s.memory(true)));
+        rssBaseline = serverPids.map((pid) => (pid ? sampleProc(pid)?.rssKb ?? null : null));
+        for (const [i, url] of urls.entries()) result.warmup.push(await warmUp(o, url, serverPids[i] ?? null, warm));
+      }
+      cpuAtStart = { servers: servers.map((s) => sampleProc(s.pid)?.cpuMs ?? 0), redis: redisPid ? sampleProc(redisPid)?.cpuMs ?? 0 : 0 };
     }
     result.servers = urls.map((url, i) => ({ url, pid: serverPids[i] ?? null }));
 
@@ -539,7 +611,13 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
           startMs: round(a.t, 3),
           endMs: round(b.t, 3),
           wallMs: round(b.t - a.t),
-          servers: serverPids.flatMap((pid, i) => (pid && b.servers[i] ? [{ pid, cpuMs: round(d(a.servers[i]!, b.servers[i]!)), rssKb: b.servers[i]!.rssKb }] : [])),
+          servers: serverPids.flatMap((pid, i) => {
+            const [x, y] = [a.servers[i], b.servers[i]];
+            if (!pid || !x || !y) return [];
+            const calls = (f: 'readCalls' | 'writeCalls') => (x[f] !== null && y[f] !== null ? y[f] - x[f] : null);
+            const mainThreadMs = x.mainThreadMs !== null && y.mainThreadMs !== null ? round(y.mainThreadMs - x.mainThreadMs) : null;
+            return [{ pid, cpuMs: round(d(x, y)), sysMs: round(y.sysMs - x.sysMs), mainThreadMs, rssKb: y.rssKb, readCalls: calls('readCalls'), writeCalls: calls('writeCalls') }];
+          }),
           redis: b.redis ? { cpuMs: round(d(a.redis, b.redis)), rssKb: b.redis.rssKb } : null,
           generatorCpuMs: round(gen),
           workers: workerRows,
@@ -557,7 +635,7 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
 
     // ---------------------------------------------------------------- join storm
     const memBefore = servers.length ? await serverMem() : [];
-    const rssBefore = serverPids.map((pid) => (pid ? sampleProc(pid)?.rssKb ?? null : null));
+    const rssBefore = rssBaseline ?? serverPids.map((pid) => (pid ? sampleProc(pid)?.rssKb ?? null : null));
     log(`join storm: ${students} students…`);
     const joinFacts = await phase('join', async () => {
       const perWorker = Math.max(1, Math.ceil(o.joinWindow / workerCount));
@@ -589,9 +667,10 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
       result.resources.serverRssAfterJoinKb = rssAfter.map((x) => x ?? 0);
       const perProcess = students / servers.length;
       const rssDelta = rssAfter.map((x, i) => (x ?? 0) - (rssBefore[i] ?? 0));
-      // Below ~1,000 students per process the RSS delta drowns in allocator and GC noise.
+      // Below ~1,500 students per process the RSS delta drowns in allocator and GC noise (and in
+      // what V8 gives back of the fresh process's start-up heap: −2 to +14 KB at 1,000).
       if (perProcess >= 250) result.resources.heapPerStudentKb = round(Math.max(...memAfter.map((m, i) => m.heapUsed - memBefore[i]!.heapUsed)) / 1024 / perProcess, 1);
-      if (perProcess >= 900) result.resources.rssPerStudentKb = round(Math.max(...rssDelta) / perProcess, 1);
+      if (perProcess >= 1500) result.resources.rssPerStudentKb = round(Math.max(...rssDelta) / perProcess, 1);
     }
 
     // ---------------------------------------------------------------- the game
@@ -840,12 +919,12 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
       const sample = sampleProc(s.pid);
       if (sample) {
         result.resources.serverPeakRssKb.push(sample.hwmKb);
-        result.resources.serverCpuTotalMs.push(round(sample.cpuMs));
+        result.resources.serverCpuTotalMs.push(round(sample.cpuMs - (cpuAtStart.servers[servers.indexOf(s)] ?? 0)));
       }
     }
     if (redisPid) {
       const sample = sampleProc(redisPid);
-      if (sample) result.resources.redisCpuTotalMs = round(sample.cpuMs);
+      if (sample) result.resources.redisCpuTotalMs = round(sample.cpuMs - cpuAtStart.redis);
     }
     result.resources.generatorCpuTotalMs = round(result.resources.phases.reduce((s, p) => s + p.generatorCpuMs, 0));
     const phaseWall = result.resources.phases.reduce((s, p) => s + p.wallMs, 0);
@@ -937,5 +1016,7 @@ export function smokeProblems(r: BenchResult): string[] {
   if (wrong) p.push(`${wrong} reveal views without rank / with a wrong result`);
   if (r.integrity.phantomPlayers || r.integrity.missingPlayers) p.push(`players: ${r.integrity.phantomPlayers} phantom, ${r.integrity.missingPlayers} missing`);
   if (r.parseChecks.mismatches) p.push(`${r.parseChecks.mismatches} raw-view parse mismatches`);
+  // Older reports have no warm-up.
+  for (const w of r.warmup ?? []) for (const problem of w.problems) p.push(`warm-up: ${problem}`);
   return p;
 }

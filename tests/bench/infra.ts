@@ -70,6 +70,9 @@ export interface ServerProc {
  */
 export const LIFTED_JOIN_LIMIT = { LIMIT_JOIN_BURST: '100000', LIMIT_JOIN_PER_SEC: '10000' };
 
+/** Samples per second of `perf record` (perf-summary.ts turns sample counts back into time). */
+export const PERF_HZ = 1999;
+
 /** `perf`: record the process with Linux perf (kernel and JIT frames) into that file until it stops. */
 export async function spawnServer(opts: { redisUrl?: string; profile?: boolean; perf?: string; password: string; keepJoinLimit?: boolean }): Promise<ServerProc> {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', QUIZROOM_HOST_PASSWORD: opts.password, LOG_LEVEL: 'silent', NODE_ENV: 'production' };
@@ -106,7 +109,9 @@ export async function spawnServer(opts: { redisUrl?: string; profile?: boolean; 
     throw err;
   });
   // Timestamps on CLOCK_MONOTONIC, like the bench's phase windows (`perf report --time START,END` in seconds).
-  const perf = opts.perf ? track(spawn('perf', ['record', '-k', 'mono', '-F', '1999', '-g', '-p', String(listening.pid), '-o', opts.perf], { stdio: 'ignore' })) : null;
+  const perf = opts.perf ? track(spawn('perf', ['record', '-k', 'mono', '-F', String(PERF_HZ), '-g', '-p', String(listening.pid), '-o', opts.perf], { stdio: 'ignore' })) : null;
+  // No perf on this machine (ENOENT) or no access: the run goes on without a recording.
+  perf?.on('error', (err) => process.stderr.write(`[bench] perf record failed: ${err.message}\n`));
   return {
     child,
     pid: listening.pid,

@@ -14,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PERF_HZ } from './infra.ts';
 import type { BenchResult } from './runner.ts';
 
 /** First match wins: the order is from the most specific to the most general. */
@@ -67,8 +68,7 @@ function main(): void {
   const windows = result.resources.phases.filter((p) => phases.includes(p.phase));
   if (windows.length === 0) throw new Error(`no such phase; the run has: ${result.resources.phases.map((p) => p.phase).join(', ')}`);
   const s = summarisePerf(file, windows);
-  const hz = 1999; // perf record -F in infra.ts
-  const ms = (n: number) => `${Math.round((n / hz) * 1000)} ms`.padStart(8);
+  const ms = (n: number) => `${Math.round((n / PERF_HZ) * 1000)} ms`.padStart(8);
   for (const side of ['main', 'helpers'] as const) {
     const total = s.samples[side];
     console.log(`${side === 'main' ? 'main thread (event loop)' : 'helper threads (V8 GC and compiler, libuv)'}: ${ms(total).trim()} in ${windows.length} window(s)`);

@@ -417,6 +417,7 @@ async function warmUp(o: BenchOptions, url: string, serverPid: number | null, st
     serverPid,
     players: students,
     rooms: 1,
+    processes: 1,
     questions: 1,
     reconnect: false,
     probes: Math.min(o.probes, 2),

@@ -108,6 +108,15 @@ function receive<T>(client: ClientSocket, event: string, count: number): Promise
   });
 }
 
+/** Sends `hello {n: 1}` to the client as one SharedPacket; resolves with the packet once the client has it. */
+async function sendHello(server: ServerSocket, client: ClientSocket): Promise<SharedPacket> {
+  const hello = receive<unknown>(client, 'hello', 1);
+  const packet = new SharedPacket('2["hello",{"n":1}]');
+  packet.send(server.conn);
+  expect(await hello).toEqual([{ n: 1 }]);
+  return packet;
+}
+
 describe('directSocket and SharedPacket on a real Socket.IO connection', () => {
   it('a plain WebSocket connection with nothing queued has a TCP socket to write to (canary for the engine.io/ws internals)', async () => {
     const { server, port } = await connected('websocket');
@@ -119,10 +128,7 @@ describe('directSocket and SharedPacket on a real Socket.IO connection', () => {
 
   it('a shared packet is written straight to the TCP socket and reaches the client as the event', async () => {
     const { server, client } = await connected('websocket');
-    const hello = receive<unknown>(client, 'hello', 1);
-    const packet = new SharedPacket('2["hello",{"n":1}]');
-    packet.send(server.conn);
-    expect(await hello).toEqual([{ n: 1 }]);
+    const packet = await sendHello(server, client);
     expect(packet.direct).toBe(1);
     expect(packet.viaEngine).toBe(0);
   });
@@ -188,10 +194,7 @@ describe('directSocket and SharedPacket on a real Socket.IO connection', () => {
     const { server, client } = await connected('polling');
     expect(server.conn.transport.name).toBe('polling');
     expect(directSocket(server.conn)).toBeNull();
-    const hello = receive<unknown>(client, 'hello', 1);
-    const packet = new SharedPacket('2["hello",{"n":1}]');
-    packet.send(server.conn);
-    expect(await hello).toEqual([{ n: 1 }]);
+    const packet = await sendHello(server, client);
     expect(packet.viaEngine).toBe(1);
     expect(packet.direct).toBe(0);
   });

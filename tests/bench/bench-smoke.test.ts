@@ -30,6 +30,8 @@ describe('bench smoke (N = 50, memory store)', () => {
     const join = r.resources.phases.find((p) => p.phase === 'join')!.servers[0]!;
     expect(join.writeCalls).toBeGreaterThanOrEqual(50);
     expect(join.mainThreadMs).not.toBeNull();
-    expect(join.mainThreadMs!).toBeLessThanOrEqual(join.cpuMs);
+    // The main thread's CPU is counted in ns (schedstat), the process's in 10-ms ticks.
+    expect(join.mainThreadMs!).toBeLessThanOrEqual(join.cpuMs + 10);
+    expect(join.mainThreadWaitMs).not.toBeNull();
   }, 120_000);
 });

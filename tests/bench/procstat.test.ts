@@ -20,7 +20,10 @@ describe('sampleProc', () => {
     expect(after.writeCalls! - before.writeCalls!).toBeGreaterThanOrEqual(10);
     expect(after.readCalls).not.toBeNull();
     expect(after.mainThreadMs).not.toBeNull();
-    expect(after.mainThreadMs!).toBeLessThanOrEqual(after.cpuMs);
+    // schedstat counts in ns, stat in 10-ms ticks: one tick apart at most.
+    expect(after.mainThreadMs!).toBeLessThanOrEqual(after.cpuMs + 10);
+    expect(after.mainThreadWaitMs).not.toBeNull();
+    expect(after.mainThreadWaitMs!).toBeGreaterThanOrEqual(before.mainThreadWaitMs!);
     expect(after.userMs + after.sysMs).toBe(after.cpuMs);
   });
 

@@ -28,6 +28,11 @@ export interface ProcSample {
   writeCalls: number | null;
   /** CPU of the main thread alone (the event loop; the rest is V8's GC and compiler threads and libuv's), ms. */
   mainThreadMs: number | null;
+  /**
+   * Time the main thread was ready to run but waiting for a core (the scheduler's run-queue
+   * delay, /proc/PID/task/PID/schedstat), ms; null where the kernel does not keep it.
+   */
+  mainThreadWaitMs: number | null;
 }
 
 export function sampleProc(pid: number): ProcSample | null {
@@ -50,21 +55,30 @@ export function sampleProc(pid: number): ProcSample | null {
       hwmKb: kb('VmHWM'),
       readCalls: io?.syscr ?? null,
       writeCalls: io?.syscw ?? null,
-      mainThreadMs: mainThreadCpuMs(pid, tick),
+      ...mainThreadTimes(pid, tick),
     };
   } catch {
     return null;
   }
 }
 
-/** The thread whose id is the process id: Node's main thread, the event loop. */
-function mainThreadCpuMs(pid: number, tickMs: number): number | null {
+/**
+ * The thread whose id is the process id: Node's main thread, the event loop. schedstat gives
+ * its CPU and its run-queue wait in ns; stat (10-ms ticks) where schedstat is missing.
+ */
+function mainThreadTimes(pid: number, tickMs: number): { mainThreadMs: number | null; mainThreadWaitMs: number | null } {
+  try {
+    const [runNs, waitNs] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isFinite(runNs) && Number.isFinite(waitNs)) return { mainThreadMs: runNs! / 1e6, mainThreadWaitMs: waitNs! / 1e6 };
+  } catch {
+    // No schedstat (kernel without CONFIG_SCHED_INFO): the tick count below.
+  }
   try {
     const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(rest[11]) + Number(rest[12])) * tickMs;
+    return { mainThreadMs: (Number(rest[11]) + Number(rest[12])) * tickMs, mainThreadWaitMs: null };
   } catch {
-    return null;
+    return { mainThreadMs: null, mainThreadWaitMs: null };
   }
 }
 

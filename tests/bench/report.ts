@@ -96,6 +96,7 @@ export function formatReport(r: BenchResult): string {
     p.servers.map((s) => fmt(s.cpuMs, 0)).join(' + ') || '–',
     // Older reports have no kernel share or system-call counts.
     p.servers.map((s) => (s.mainThreadMs == null ? '–' : fmt(s.mainThreadMs, 0))).join(' + ') || '–',
+    p.servers.map((s) => (s.mainThreadWaitMs == null ? '–' : fmt(s.mainThreadWaitMs, 0))).join(' + ') || '–',
     p.servers.map((s) => (s.sysMs === undefined ? '–' : fmt(s.sysMs, 0))).join(' + ') || '–',
     p.servers.map((s) => (s.writeCalls == null ? '–' : `${s.writeCalls}/${s.readCalls}`)).join(' + ') || '–',
     p.servers.map((s) => fmt(s.rssKb / 1024, 0)).join(' + ') || '–',
@@ -104,7 +105,7 @@ export function formatReport(r: BenchResult): string {
     p.workers.map((w) => fmt(w.loopDelayP99Ms, 0)).join('/'),
     fmt(p.otherCpuMs, 0),
   ]);
-  out.push(table(['phase', 'wall ms', 'server CPU ms', 'main thread', 'kernel', 'server writes/reads', 'server RSS MB', 'redis CPU ms', 'generator CPU ms', 'worker loop-delay p99 ms', 'other jobs CPU ms'], phaseRows));
+  out.push(table(['phase', 'wall ms', 'server CPU ms', 'main thread', 'main thread waiting', 'kernel', 'server writes/reads', 'server RSS MB', 'redis CPU ms', 'generator CPU ms', 'worker loop-delay p99 ms', 'other jobs CPU ms'], phaseRows));
   out.push(
     `server RSS per connected student: ${fmt(res.rssPerStudentKb)} KB (heap ${fmt(res.heapPerStudentKb)} KB), after a full GC; peak RSS ${res.serverPeakRssKb.map((k) => fmt(k / 1024, 0)).join(' + ')} MB; ` +
       `CPU in the measured run (after start-up and warm-up): server ${res.serverCpuTotalMs.map((x) => fmt(x / 1000, 2)).join(' + ')} s, redis ${fmt(res.redisCpuTotalMs === null ? null : res.redisCpuTotalMs / 1000, 2)} s, generator ${fmt(res.generatorCpuTotalMs / 1000, 2)} s`,

@@ -134,7 +134,7 @@ export interface PhaseResources {
   endMs: number;
   wallMs: number;
   /** sysMs: the kernel's share of cpuMs; readCalls / writeCalls: system calls in the phase (null where /proc/PID/io is unreadable). */
-  servers: { pid: number; cpuMs: number; sysMs: number; mainThreadMs: number | null; rssKb: number; readCalls: number | null; writeCalls: number | null }[];
+  servers: { pid: number; cpuMs: number; sysMs: number; mainThreadMs: number | null; mainThreadWaitMs?: number | null; rssKb: number; readCalls: number | null; writeCalls: number | null }[];
   redis: { cpuMs: number; rssKb: number } | null;
   /** Generator: workers' CPU (from /proc) + this process's own. */
   generatorCpuMs: number;
@@ -617,7 +617,8 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
             if (!pid || !x || !y) return [];
             const calls = (f: 'readCalls' | 'writeCalls') => (x[f] !== null && y[f] !== null ? y[f] - x[f] : null);
             const mainThreadMs = x.mainThreadMs !== null && y.mainThreadMs !== null ? round(y.mainThreadMs - x.mainThreadMs) : null;
-            return [{ pid, cpuMs: round(d(x, y)), sysMs: round(y.sysMs - x.sysMs), mainThreadMs, rssKb: y.rssKb, readCalls: calls('readCalls'), writeCalls: calls('writeCalls') }];
+            const mainThreadWaitMs = x.mainThreadWaitMs !== null && y.mainThreadWaitMs !== null ? round(y.mainThreadWaitMs - x.mainThreadWaitMs) : null;
+            return [{ pid, cpuMs: round(d(x, y)), sysMs: round(y.sysMs - x.sysMs), mainThreadMs, mainThreadWaitMs, rssKb: y.rssKb, readCalls: calls('readCalls'), writeCalls: calls('writeCalls') }];
           }),
           redis: b.redis ? { cpuMs: round(d(a.redis, b.redis)), rssKb: b.redis.rssKb } : null,
           generatorCpuMs: round(gen),

@@ -8,12 +8,12 @@
  */
 import { createServer, type Server as HttpServer } from 'node:http';
 import { createRequire } from 'node:module';
-import { Socket as TcpSocket, type AddressInfo } from 'node:net';
+import { createServer as createTcpServer, connect as tcpConnect, Socket as TcpSocket, type AddressInfo, type Server as TcpServer } from 'node:net';
 import { dirname } from 'node:path';
 import { Server, type Socket as ServerSocket } from 'socket.io';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { directSocket, SharedPacket, websocketFrame } from './direct-write.ts';
+import { directSocket, plainFd, SharedPacket, websocketFrame, writeFrame } from './direct-write.ts';
 
 // The ws that engine.io (as socket.io loads it) frames with: engine.io's own copy if it has one.
 const require = createRequire(import.meta.url);
@@ -220,5 +220,119 @@ describe('directSocket and SharedPacket on a real Socket.IO connection', () => {
     const packet = new SharedPacket('2["hello",{"n":1}]');
     expect(() => packet.send(server.conn)).not.toThrow();
     expect(packet.direct).toBe(0);
+  });
+});
+
+// ------------------------------------------------------------------ writeFrame on plain TCP
+
+let tcpServers: TcpServer[] = [];
+let tcpSockets: TcpSocket[] = [];
+
+afterEach(async () => {
+  for (const socket of tcpSockets) socket.destroy();
+  await Promise.all(tcpServers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  tcpServers = [];
+  tcpSockets = [];
+});
+
+/** A loopback TCP connection: `sender` is the server's side (what writeFrame writes to), `receiver` the client's. */
+async function tcpPair(): Promise<{ sender: TcpSocket; receiver: TcpSocket }> {
+  const server = createTcpServer();
+  tcpServers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const accepted = new Promise<TcpSocket>((resolve) => server.once('connection', resolve));
+  const receiver = tcpConnect((server.address() as AddressInfo).port, '127.0.0.1');
+  tcpSockets.push(receiver);
+  await new Promise<void>((resolve, reject) => {
+    receiver.once('connect', resolve);
+    receiver.once('error', reject);
+  });
+  const sender = await accepted;
+  tcpSockets.push(sender);
+  return { sender, receiver };
+}
+
+/** Resolves with everything `socket` receives until it has `bytes` bytes. */
+function receiveBytes(socket: TcpSocket, bytes: number): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    const on = (chunk: Buffer) => {
+      chunks.push(chunk);
+      length += chunk.length;
+      if (length >= bytes) {
+        socket.off('data', on);
+        resolve(Buffer.concat(chunks));
+      }
+    };
+    socket.on('data', on);
+  });
+}
+
+/** A frame-sized buffer whose every byte says which frame it belongs to and where, so a reordering or a gap shows. */
+function numbered(index: number, size: number): Buffer {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i + 4 <= size; i += 4) b.writeUInt32BE((index << 20) | (i >> 2), i);
+  return b;
+}
+
+describe('writeFrame: one write(2) on the descriptor, the stream for the rest', () => {
+  it('a connected TCP socket has a descriptor, and a frame written to it skips the stream (canary for _handle.fd)', async () => {
+    const { sender, receiver } = await tcpPair();
+    expect(plainFd(sender), 'no _handle.fd on a connected TCP socket: did Node rename it?').toEqual(expect.any(Number));
+    const frame = websocketFrame('2["hello",1]');
+    const got = receiveBytes(receiver, frame.length);
+    writeFrame(sender, frame);
+    expect(sender.writableLength).toBe(0);
+    expect(sender.bytesWritten, 'the stream wrote nothing: the frame went to the descriptor').toBe(0);
+    expect((await got).equals(frame)).toBe(true);
+  });
+
+  it('a full send buffer (a student not reading): what the kernel did not take goes through the stream, and every byte arrives in order', async () => {
+    const { sender, receiver } = await tcpPair();
+    receiver.pause();
+    const size = 64 * 1024;
+    const frames: Buffer[] = [];
+    // Until the kernel's buffers are full and the stream holds the rest (bounded: loopback buffers are a few MB).
+    for (let i = 0; i < 2000 && sender.writableLength === 0; i++) {
+      frames.push(numbered(i, size));
+      writeFrame(sender, frames[i]!);
+    }
+    expect(sender.writableLength, 'the send buffer never filled').toBeGreaterThan(0);
+    const queued = sender.bytesWritten;
+    // Later frames wait behind what the stream holds.
+    for (let k = 0; k < 3; k++) {
+      const frame = numbered(frames.length, size);
+      frames.push(frame);
+      writeFrame(sender, frame);
+    }
+    expect(sender.bytesWritten - queued, 'frames after a partial write go through the stream').toBeGreaterThan(0);
+    const all = Buffer.concat(frames);
+    const got = receiveBytes(receiver, all.length);
+    receiver.resume();
+    const received = await got;
+    expect(received.length).toBe(all.length);
+    expect(received.equals(all)).toBe(true);
+  });
+
+  it('no descriptor to write to: a TLS socket (its bytes must be encrypted), a socket not connected', () => {
+    const tls = Object.assign(new TcpSocket(), { encrypted: true });
+    expect(plainFd(tls)).toBeNull();
+    expect(plainFd(new TcpSocket())).toBeNull();
+  });
+
+  it('a peer that reset the connection: writing does not throw, the stream reports the error', async () => {
+    const { sender, receiver } = await tcpPair();
+    const failed = new Promise<void>((resolve) => {
+      sender.once('error', () => resolve());
+      sender.once('close', () => resolve());
+    });
+    const reset = new Promise<void>((resolve) => sender.once('end', () => resolve()).once('error', () => resolve()));
+    receiver.resetAndDestroy();
+    await reset;
+    expect(() => {
+      for (let i = 0; i < 3; i++) writeFrame(sender, websocketFrame('2["late",1]'));
+    }).not.toThrow();
+    await failed;
   });
 });

@@ -11,9 +11,11 @@
  * normal path, so the order of messages on a connection is always kept: bytes reach the TCP
  * socket only after everything Engine.IO and ws had already handed to it.
  *
- * This reads engine.io 6 / ws 8 internals (`transport.socket._socket`, `_sender._queue`);
- * every one is checked before use, and `direct-write.test.ts` fails if an upgrade changes them.
+ * This reads engine.io 6 / ws 8 internals (`transport.socket._socket`, `_sender._queue`) and
+ * the TCP socket's file descriptor (`_handle.fd`); every one is checked before use, and
+ * `direct-write.test.ts` fails if an upgrade changes them.
  */
+import { writeSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
 import { Socket as TcpSocket } from 'node:net';
 
@@ -80,6 +82,39 @@ export function directSocket(connection: Writable): TcpSocket | null {
   return tcp;
 }
 
+/** The socket's file descriptor if bytes written to it go out as they are (a plain TCP socket); else null. */
+export function plainFd(tcp: TcpSocket): number | null {
+  // A TLS socket's bytes must go through its encryption, never to the descriptor.
+  if ((tcp as { encrypted?: boolean }).encrypted === true) return null;
+  const fd = (tcp as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : null;
+}
+
+/**
+ * One frame to a TCP socket nothing is queued on: a single write(2) on its descriptor, the
+ * rest (what a full send buffer — a slow student — did not take) through the stream.
+ *
+ * `tcp.write` costs a write request object, the stream's bookkeeping and a callback on the
+ * next tick per write: in a question fan-out to 2,000 students that was a quarter of the
+ * server's main thread (docs/performance.md, round 4). Where the stream holds anything (a
+ * write in progress, corked data) or there is no descriptor (Windows, TLS), the frame takes
+ * `tcp.write`, behind what is queued, so the bytes on the connection stay in order.
+ */
+export function writeFrame(tcp: TcpSocket, frame: Buffer): void {
+  const fd = tcp.writableLength === 0 && tcp.writableCorked === 0 ? plainFd(tcp) : null;
+  if (fd === null) {
+    tcp.write(frame);
+    return;
+  }
+  let written = 0;
+  try {
+    written = writeSync(fd, frame);
+  } catch {
+    // EAGAIN (the send buffer is full) or a broken connection: the stream queues the frame, or reports the error and closes.
+  }
+  if (written < frame.length) tcp.write(written === 0 ? frame : frame.subarray(written));
+}
+
 /** How many sends went straight to the TCP socket, and how many through Engine.IO. */
 export interface WriteCounts {
   direct: number;
@@ -115,7 +150,7 @@ export class SharedPacket {
       return;
     }
     this.counts.direct++;
-    tcp.write((this.frame ??= websocketFrame(this.packet)));
+    writeFrame(tcp, (this.frame ??= websocketFrame(this.packet)));
   }
 }
 

@@ -7,7 +7,8 @@
  *        with the server options Quizroom uses (perMessageDeflate off).
  * Both write the very same bytes per socket (`42["question:opened",{…}]`). A third round,
  *   quizroom: what the server does for a question: the packet framed once and written straight
- *        to each connection's TCP socket (server/src/realtime/direct-write.ts), and
+ *        to each connection's TCP socket, one write(2) on its descriptor without the net.Socket
+ *        stream the floor goes through (server/src/realtime/direct-write.ts), and
  *   personal: every socket gets its own ~900-byte student view (a reveal: question, solution,
  *        the student's result), encoded the way the server's broadcaster does (shared parts
  *        once, student-packet.ts) and written straight to the socket, which shows what a

@@ -6,7 +6,7 @@
  * `write()` syscall itself (docs/performance.md, "broadcast cost"). Where a student's
  * connection is a plain WebSocket with nothing queued in Engine.IO or ws, the very bytes ws
  * would produce — one unmasked text frame carrying the Engine.IO message `4<packet>` — are
- * written straight to its TCP socket. Anything else (HTTP long-polling, an upgrade in
+ * written straight to its TCP socket (one write(2) on its descriptor: `writeFrame`). Anything else (HTTP long-polling, an upgrade in
  * progress, packets waiting in Engine.IO's buffer or ws's queue, a closing socket) takes the
  * normal path, so the order of messages on a connection is always kept: bytes reach the TCP
  * socket only after everything Engine.IO and ws had already handed to it.

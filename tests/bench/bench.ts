@@ -10,7 +10,8 @@
  *   npm run bench -- --suite --json suite.json           every run of docs/performance.md
  *
  * Other flags: --questions Q (3), --workers W (auto), --probes P (5), --join-window W (256),
- * --spread MS (1000), --think MS (pause between phases, 1000), --no-reconnect, --profile (server --cpu-prof into /tmp/qr-prof),
+ * --spread MS (1000), --think MS (pause between phases, 1000), --no-reconnect, --read-poll MS (while a broadcast is
+ * measured, raw students read every MS ms, 1; 0 = woken per message; see worker.ts), --profile (server --cpu-prof into /tmp/qr-prof),
  * --perf FILE (record the server with Linux perf, kernel frames included; needs `perf` and perf_event access),
  * --keep-join-limit (keep the server's per-IP join limit, which the bench lifts: every student is 127.0.0.1),
  * --phase-timeout S (longest wait of any phase; default 30 s + 20 ms per student),
@@ -19,6 +20,10 @@
  * optimised the hot paths; default min(N, 1000); 0 = measure a cold process),
  * --broadcast-k K (min(N, 2000); 0 = skip), --broadcast-rounds R (30), --server-pid PID (with --url),
  * --json FILE, --print FILE (re-print a saved --json report), --quiet.
+ *
+ * Environment, for looking inside the server the bench starts: BENCH_SERVER_NODE_ARGS (extra
+ * Node/V8 flags, e.g. "--trace-opt --trace-deopt") and BENCH_SERVER_STDOUT (a file that gets
+ * the server's stdout, where V8 writes those traces; otherwise it is discarded).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -74,6 +79,7 @@ function parseArgs(argv: string[]): Cli {
       case '--spread': o.answerSpreadMs = int(flag, value(), 0); break;
       case '--think': o.thinkMs = int(flag, value(), 0); break;
       case '--no-reconnect': o.reconnect = false; break;
+      case '--read-poll': o.readPollMs = int(flag, value(), 0); break;
       case '--profile': o.profile = true; break;
       case '--keep-join-limit': o.keepJoinLimit = true; break;
       case '--wait-quiet': o.waitQuietMs = int(flag, value(), 0) * 1000; break;

@@ -4,7 +4,7 @@
  * ends, including on errors, SIGINT and uncaught exceptions. 127.0.0.1 only.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -83,6 +83,8 @@ export async function spawnServer(opts: { redisUrl?: string; profile?: boolean; 
   if (opts.profile) args.push('--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`);
   // JIT frames named for perf (/tmp/perf-PID.map).
   if (opts.perf) args.push('--perf-basic-prof');
+  // Extra Node/V8 flags for looking inside the server (bench.ts: BENCH_SERVER_NODE_ARGS).
+  args.push(...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean));
   args.push(path.join(BENCH_DIR, 'server-process.ts'));
   const child = track(spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] }));
   let stderr = '';
@@ -95,7 +97,8 @@ export async function spawnServer(opts: { redisUrl?: string; profile?: boolean; 
         const line = out.split('\n').find((l) => l.startsWith('{"type":"listening"'));
         if (line) {
           child.stdout!.off('data', onData);
-          child.stdout!.resume();
+          if (process.env.BENCH_SERVER_STDOUT) child.stdout!.pipe(createWriteStream(process.env.BENCH_SERVER_STDOUT));
+          else child.stdout!.resume();
           resolve(JSON.parse(line));
         }
       };

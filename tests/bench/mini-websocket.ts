@@ -11,7 +11,8 @@
  * not a browser: no extensions, no UTF-8 validation, no redirects, 127.0.0.1 only.
  *
  * The subset of `ws`'s API RawClient uses: `send(text)`, `close()`, `terminate()`,
- * `readyState`, and the events `open`, `message` (a Buffer per text message), `error`, `close`.
+ * `readyState`, and the events `open`, `message` (a Buffer per text message, valid only during
+ * the call: it may be a view of the buffer every connection reads into), `error`, `close`.
  */
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
@@ -20,6 +21,14 @@ const CONNECTING = 0;
 const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
+
+/**
+ * Every connection of the process reads into this one buffer (net's `onread`): no Buffer
+ * allocated per read, no stream machinery ('data' events, the next-tick read-ahead), about
+ * a quarter less generator CPU per message received. What is read is handled before the
+ * next read, and whatever must outlive it (a partial frame, fragments) is copied out.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 /** Any 16 bytes, base64: the server only echoes its hash back, which this client does not check. */
 const KEY = 'cXVpenJvb20tYmVuY2gxMg==';
@@ -39,7 +48,18 @@ export class MiniWebSocket extends EventEmitter {
     super();
     const u = new URL(url);
     if (u.hostname !== '127.0.0.1') throw new Error(`the bench only talks to 127.0.0.1 (got ${u.hostname})`);
-    const socket = connect({ host: '127.0.0.1', port: Number(u.port), noDelay: true });
+    const socket = connect({
+      host: '127.0.0.1',
+      port: Number(u.port),
+      noDelay: true,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (n: number) => {
+          this.onData(READ_BUFFER.subarray(0, n));
+          return true;
+        },
+      },
+    });
     this.socket = socket;
     socket.setTimeout(handshakeTimeoutMs, () => {
       if (!this.upgraded) this.fail(new Error('opening handshake has timed out'));
@@ -50,7 +70,6 @@ export class MiniWebSocket extends EventEmitter {
           `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
       );
     });
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.emit('error', err));
     socket.on('close', () => this.onSocketClose());
   }
@@ -80,13 +99,14 @@ export class MiniWebSocket extends EventEmitter {
     this.terminate();
   }
 
+  /** `chunk` is a view of the shared READ_BUFFER: nothing of it is kept without a copy. */
   private onData(chunk: Buffer): void {
     let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = null;
     if (!this.upgraded) {
       const end = buf.indexOf(HEADER_END);
       if (end < 0) {
-        this.pending = buf;
+        this.pending = Buffer.from(buf);
         return;
       }
       // "HTTP/1.1 101 Switching Protocols"

@@ -39,7 +39,9 @@ export function formatReport(r: BenchResult): string {
       `${n.busyCoresAtStart !== null ? `; waited ${fmt(n.waitedForQuietMs / 1000, 0)} s for quiet (busy ${n.busyCoresAtStart} cores)` : ''}; load average at start ${r.machine.loadAvgAtStart.join(' ')}` +
       `${n.otherCores > 0.2 ? '  *** the machine was busy: latencies are inflated ***' : ''}`,
   );
-  out.push(`method: join window ${r.options.joinWindow}, answers spread over ${r.options.answerSpreadMs} ms, ${r.options.thinkMs} ms pause before each phase (instructor think time)`);
+  // Older reports have no readPollMs (their students were woken per message).
+  const reads = (r.options.readPollMs ?? 0) > 0 ? `raw students read every ${r.options.readPollMs} ms while a broadcast is measured` : 'raw students woken per message';
+  out.push(`method: join window ${r.options.joinWindow}, answers spread over ${r.options.answerSpreadMs} ms, ${r.options.thinkMs} ms pause before each phase (instructor think time); ${reads}`);
   // Older reports have no warm-up.
   const warm = r.warmup ?? [];
   out.push(

@@ -66,6 +66,12 @@ export interface BenchOptions {
    */
   thinkMs: number;
   reconnect: boolean;
+  /**
+   * While a broadcast is measured (host command → every student has it), the raw students'
+   * workers read their sockets every this many ms instead of being woken by each message
+   * (worker.ts, `poll`); 0 = woken per message, as before round 5.
+   */
+  readPollMs: number;
   /** Pass --cpu-prof to the server processes (profiles in /tmp/qr-prof). */
   profile: boolean;
   /** Record the server processes with Linux perf into this file (`.N` added for the second process on); null = no. */
@@ -105,6 +111,7 @@ export const defaultOptions: BenchOptions = {
   answerSpreadMs: 1000,
   thinkMs: 1000,
   reconnect: true,
+  readPollMs: 1,
   profile: false,
   perf: null,
   keepJoinLimit: false,
@@ -691,6 +698,8 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
       (await Promise.all(all.map((w) => w.call<WaitFact[]>({ type: 'wait', key, timeoutMs: phaseTimeout }, phaseTimeout + 30_000)))).flat();
     /** The host of every room sends `event` (back to back); every room must land on the same step. */
     const hostAll = async (event: string): Promise<{ step: number; sentAt: number[]; acks: HostAck[] }> => {
+      // Until the wait for this phase ends (or the phase timeout): see BenchOptions.readPollMs.
+      if (o.readPollMs > 0) await Promise.all(workers.map((w) => w.call({ type: 'poll', everyMs: o.readPollMs, timeoutMs: phaseTimeout }, 30_000)));
       const acks = await Promise.all(rooms.map((r) => hostCommand(r, event, phaseTimeout)));
       const steps = new Set(acks.map((a) => a.step));
       if (steps.size !== 1) throw new Error(`rooms disagree on the step after ${event}: ${[...steps].join(', ')}`);

@@ -17,6 +17,7 @@ export type WorkerCommand =
   | { type: 'wait'; key: string; timeoutMs: number }
   | { type: 'reconnect'; window: number; timeoutMs: number }
   | { type: 'report' }
+  | { type: 'poll'; everyMs: number; timeoutMs: number }
   | { type: 'close' };
 
 export interface JoinFact {
@@ -165,11 +166,39 @@ async function answer(cmd: Extract<WorkerCommand, { type: 'answer' }>): Promise<
   return Promise.all(pending);
 }
 
+/**
+ * Reading by polling, while a broadcast is measured: the event loop sleeps `everyMs` (1 ms by
+ * default, `--read-poll`) on a futex, not in epoll, then takes every socket that became
+ * readable in one batch.
+ *
+ * Woken per message, this process made the server pay for each of its 2,000 writes twice
+ * over on loopback: the write wakes the reader, and Linux runs a woken reader on the writer's
+ * core (a "sync" wake-up), preempting the server mid-broadcast (its main thread waited 7–24 ms
+ * per broadcast for a core; a phone is not on the server's machine at all). Like a network
+ * card's interrupt coalescing, polling wakes nobody per message: the wait fell to 0–9 ms and
+ * the p99s by 10–16 ms (docs/performance.md, round 5). Every receipt is stamped when it is
+ * read, so a latency can only grow by it, by up to `everyMs`.
+ */
+const futex = new Int32Array(new SharedArrayBuffer(4));
+let pollUntil = 0;
+let pollEveryMs = 1;
+let polling = false;
+function pollReads(): void {
+  if (now() >= pollUntil) {
+    polling = false;
+    return;
+  }
+  Atomics.wait(futex, 0, 0, pollEveryMs);
+  // A pending immediate makes libuv poll its sockets without blocking, then call this again.
+  setImmediate(pollReads);
+}
+
 async function wait(cmd: Extract<WorkerCommand, { type: 'wait' }>): Promise<WaitFact[]> {
   const deadline = now() + cmd.timeoutMs;
   const live = students.filter((s) => s.joined);
   // Polling the marks costs nothing measurable (marks are recorded on receipt, not here).
   while (now() < deadline && !live.every((s) => s.marks.has(cmd.key))) await sleep(5);
+  pollUntil = 0; // back to being woken per message
   return live.map((s) => ({ idx: s.spec.idx, t: s.marks.get(cmd.key) ?? null, info: s.views.get(cmd.key) ?? null }));
 }
 
@@ -229,6 +258,14 @@ async function handle(cmd: WorkerCommand): Promise<unknown> {
       return reconnect(cmd);
     case 'report':
       return report();
+    case 'poll':
+      pollEveryMs = cmd.everyMs;
+      pollUntil = now() + cmd.timeoutMs;
+      if (!polling) {
+        polling = true;
+        setImmediate(pollReads);
+      }
+      return null;
     case 'close':
       for (const s of students) s.close();
       setTimeout(() => process.exit(0), 200).unref();

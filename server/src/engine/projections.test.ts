@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { rubricOf, type AnswerInput, type SessionOptionsInput } from '@quizroom/shared';
 import type { Command } from './commands.ts';
 import { computeRanking } from './ranking.ts';
-import { displayView, hostView, spotlightView, studentView } from './projections.ts';
+import { displayView, hostView, spotlightView, studentView, StudentViews } from './projections.ts';
 import type { GameState } from './state.ts';
 import { answerCmd, apply, game, joinAll, openQuestionAt, orderAnswer, pid, player, Q, QI, question, QUESTIONS, T0 } from './test-fixtures.ts';
 
@@ -186,8 +186,21 @@ describe('P1 student view', () => {
     expect(studentView(s, ADA, T0)?.me.consent).toBe(false);
   });
 
-  it('P1: an unknown player has no view', () => {
-    expect(studentView(game(), 'p-nobody', T0)).toBeNull();
+  it('P1: an unknown player has no view, also when the id names a property every object has', () => {
+    for (const id of ['p-nobody', 'constructor', '__proto__', 'toString', 'hasOwnProperty']) expect(studentView(game(), id, T0), id).toBeNull();
+  });
+
+  it('P1: one StudentViews of a state gives each player the view studentView gives them, in every phase', () => {
+    const players = [ADA, BOB, CY, 'p-nobody'];
+    const { before, after } = phasesOf(Q.justify, (s) => {
+      const ranking = computeRanking(s, 'live');
+      const views = new StudentViews(s, T0, ranking);
+      const built = players.map((p) => views.viewOf(p));
+      // Built one after the other from one instance, no two views share a mutable part.
+      expect(new Set(built.filter((v) => v !== null).map((v) => v!.grades)).size).toBe(3);
+      return JSON.stringify(built) === JSON.stringify(players.map((p) => studentView(s, p, T0, ranking)));
+    });
+    for (const [phase, same] of [...before, ...after]) expect(same, phase).toBe('true');
   });
 });
 

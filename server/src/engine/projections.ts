@@ -21,7 +21,7 @@ import {
 } from '@quizroom/shared';
 import { computeRanking, type Ranking } from './ranking.ts';
 import { responseText } from './reducer.ts';
-import type { AnswerRecord, CurrentQuestion, GameState, Grade, Player } from './state.ts';
+import type { AnswerRecord, CurrentQuestion, GameState, Grade, Player, SessionCore } from './state.ts';
 
 const REVEALED_PHASES = new Set(['reveal', 'leaderboard', 'finished']);
 const LEADERBOARD_SIZE = 10;
@@ -121,7 +121,11 @@ export function distributionOf(state: GameState): Distribution | null {
 function gradeView(grade: Grade | null, q: Question): GradeView | null {
   const rubric = rubricOf(q);
   if (!grade || !rubric) return null;
-  return { marks: grade.marks, maxMarks: rubricMaxMarks(rubric), points: grade.points, comment: grade.comment, gradedAt: grade.gradedAt, grader: grade.grader };
+  return gradeOf(grade, rubricMaxMarks(rubric));
+}
+
+function gradeOf(grade: Grade, maxMarks: number): GradeView {
+  return { marks: grade.marks, maxMarks, points: grade.points, comment: grade.comment, gradedAt: grade.gradedAt, grader: grade.grader };
 }
 
 function timing(cur: CurrentQuestion | null, phase: string) {
@@ -129,7 +133,7 @@ function timing(cur: CurrentQuestion | null, phase: string) {
   return cur.pausedRemainingMs !== null ? { deadline: null, pausedRemainingMs: cur.pausedRemainingMs } : { deadline: cur.deadline, pausedRemainingMs: null };
 }
 
-function myResult(state: GameState, q: Question, record: AnswerRecord | undefined, streak: number): MyResult {
+function myResult(q: Question, record: AnswerRecord | undefined, streak: number): MyResult {
   const gradable = rubricOf(q) !== undefined && record !== undefined && responseText(record) !== null;
   const grade = gradable ? gradeView(record!.grade, q) : undefined;
   return {
@@ -169,12 +173,15 @@ export function studentViewShared(state: GameState, ranking: Ranking, finalRanki
   };
 }
 
-/** P1: a student's view carries their own data, the public question and, after reveal, the solution. */
 /**
+ * P1: a student's view carries their own data, the public question and, after reveal, the
+ * solution.
+ *
  * `ranking` (live) and `finalRanking` (used once the session is finished) may be passed in so
  * a caller building many views of one state ranks everyone once, not once per view; `state`
  * then only needs this player and their answers (O(questions) per view). `shared` (from
- * `studentViewShared` of the same state and rankings) saves rebuilding the common parts.
+ * `studentViewShared` of the same state and rankings) saves rebuilding the common parts. A
+ * caller building every student's view of one state uses `StudentViews` directly.
  */
 export function studentView(
   state: GameState,
@@ -184,37 +191,100 @@ export function studentView(
   finalRanking?: Ranking,
   shared?: StudentViewShared,
 ): StudentView | null {
-  const player = state.players[playerId];
-  if (!player) return null;
-  const { session } = state;
-  const cur = session.current;
-  const q = cur ? state.questions[cur.index] : undefined;
-  const record = q ? state.answers[q.id]?.[playerId] : undefined;
-  const finished = session.phase === 'finished';
-  const shown = finished ? (finalRanking ?? computeRanking(state, 'final')) : ranking;
-  const common = shared ?? studentViewShared(state, ranking, shown);
-  const grades: StudentView['grades'] = [];
-  for (const question of state.questions) {
-    const r = state.answers[question.id]?.[playerId];
-    const g = r ? gradeView(r.grade, question) : null;
-    if (g) grades.push({ questionId: question.id, prompt: question.prompt, grade: g, kind: question.type === 'open' ? 'open' : 'justify' });
+  return new StudentViews(state, now, ranking, finalRanking, shared).viewOf(playerId);
+}
+
+/** A question whose rubric may give a student a grade, with what every grade of it shows. */
+interface GradableQuestion {
+  question: Question;
+  answers: Record<string, AnswerRecord> | undefined;
+  maxMarks: number;
+  kind: 'open' | 'justify';
+}
+
+/**
+ * Every student's view of one state (P1), in two halves: what is the same for all of them is
+ * worked out once, here; `viewOf` then adds one student's own data, reading nothing but this
+ * object and that student's records.
+ *
+ * Why a class: at a reveal this runs for every student of a lecture hall. The state objects
+ * differ in shape from one phase to the next (loaded from the store, or the cached state with
+ * a new core), and a per-student function that read them was deoptimised by V8 at nearly
+ * every phase change and ran unoptimised through the next broadcast (docs/performance.md,
+ * round 5). An instance of this class always has the same shape.
+ */
+export class StudentViews {
+  private readonly players: Record<string, Player>;
+  private readonly code: string;
+  private readonly phase: SessionCore['phase'];
+  private readonly step: number;
+  private readonly finished: boolean;
+  private readonly live: Ranking;
+  private readonly shown: Ranking;
+  private readonly common: StudentViewShared;
+  private readonly deadline: number | null;
+  private readonly pausedRemainingMs: number | null;
+  /** The current question, and this question's answers by player. */
+  private readonly question: Question | undefined;
+  private readonly answers: Record<string, AnswerRecord> | undefined;
+  private readonly gradable: GradableQuestion[];
+  private readonly now: number;
+
+  constructor(state: GameState, now: number, ranking: Ranking = computeRanking(state, 'live'), finalRanking?: Ranking, shared?: StudentViewShared) {
+    const { session } = state;
+    const cur = session.current;
+    this.players = state.players;
+    this.code = session.code;
+    this.phase = session.phase;
+    this.step = session.step;
+    this.finished = session.phase === 'finished';
+    this.live = ranking;
+    this.shown = this.finished ? (finalRanking ?? computeRanking(state, 'final')) : ranking;
+    this.common = shared ?? studentViewShared(state, ranking, this.shown);
+    const t = timing(cur, session.phase);
+    this.deadline = t.deadline;
+    this.pausedRemainingMs = t.pausedRemainingMs;
+    this.question = cur ? state.questions[cur.index] : undefined;
+    this.answers = this.question ? state.answers[this.question.id] : undefined;
+    // Only a question with a rubric can give a grade (gradeView): the others are skipped per student.
+    this.gradable = [];
+    for (const question of state.questions) {
+      const rubric = rubricOf(question);
+      if (rubric) this.gradable.push({ question, answers: state.answers[question.id], maxMarks: rubricMaxMarks(rubric), kind: question.type === 'open' ? 'open' : 'justify' });
+    }
+    this.now = now;
   }
-  return {
-    role: 'student',
-    code: session.code,
-    phase: session.phase,
-    step: session.step,
-    me: { playerId, nickname: player.nickname, score: shown.totalOf.get(playerId) ?? player.score, rank: shown.rankOf.get(playerId) ?? null, streak: player.streak, consent: player.showNameInSpotlight },
-    playerCount: ranking.entries.length,
-    question: common.question,
-    ...timing(cur, session.phase),
-    myAnswer: record ? { answer: record.answer, justification: record.justification } : null,
-    reveal: q && common.solution ? { solution: common.solution, explanation: q.explanation, result: myResult(state, q, record, player.streak) } : null,
-    grades,
-    leaderboard: common.leaderboard,
-    final: finished ? { rank: shown.rankOf.get(playerId) ?? 0, score: shown.totalOf.get(playerId) ?? 0, players: shown.entries.length } : null,
-    serverNow: now,
-  };
+
+  viewOf(playerId: string): StudentView | null {
+    const player = Object.hasOwn(this.players, playerId) ? this.players[playerId] : undefined;
+    if (!player) return null;
+    const q = this.question;
+    const record = this.answers?.[playerId];
+    const shown = this.shown;
+    const common = this.common;
+    const grades: StudentView['grades'] = [];
+    for (const g of this.gradable) {
+      const grade = g.answers?.[playerId]?.grade;
+      if (grade) grades.push({ questionId: g.question.id, prompt: g.question.prompt, grade: gradeOf(grade, g.maxMarks), kind: g.kind });
+    }
+    return {
+      role: 'student',
+      code: this.code,
+      phase: this.phase,
+      step: this.step,
+      me: { playerId, nickname: player.nickname, score: shown.totalOf.get(playerId) ?? player.score, rank: shown.rankOf.get(playerId) ?? null, streak: player.streak, consent: player.showNameInSpotlight },
+      playerCount: this.live.entries.length,
+      question: common.question,
+      deadline: this.deadline,
+      pausedRemainingMs: this.pausedRemainingMs,
+      myAnswer: record ? { answer: record.answer, justification: record.justification } : null,
+      reveal: q && common.solution ? { solution: common.solution, explanation: q.explanation, result: myResult(q, record, player.streak) } : null,
+      grades,
+      leaderboard: common.leaderboard,
+      final: this.finished ? { rank: shown.rankOf.get(playerId) ?? 0, score: shown.totalOf.get(playerId) ?? 0, players: shown.entries.length } : null,
+      serverNow: this.now,
+    };
+  }
 }
 
 /** P2: the projector: public question, aggregate counts, leaderboard; no individual answers but the spotlight. */

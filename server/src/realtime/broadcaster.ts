@@ -28,6 +28,7 @@ import {
   hostView,
   publicQuestion,
   studentView,
+  StudentViews,
   studentViewShared,
   type AnswerRecord,
   type GameState,
@@ -507,18 +508,21 @@ export class Broadcaster {
     // Question, solution and top 10: built and encoded once for everyone.
     const shared = studentViewShared(state, live, final);
     const encoder = new StudentPacketEncoder(shared);
+    // The per-state half of every view, worked out once (StudentViews says why it is a class).
+    const views = new StudentViews(state, now, live, final, shared);
+    const statePlayers = state.players;
     let missing: string[] | null = null;
     for (const playerId of only ?? players.keys()) {
       const sockets = players.get(playerId);
       if (!sockets) continue;
-      const player = Object.hasOwn(state.players, playerId) ? state.players[playerId] : undefined;
+      const player = Object.hasOwn(statePlayers, playerId) ? statePlayers[playerId] : undefined;
       if (!player) {
         (missing ??= []).push(playerId);
         continue;
       }
       if (player.kicked) continue;
-      // `state` is the whole game: the view reads only this player's records (O(questions)).
-      const view = studentView(state, playerId, now, live, final, shared);
+      // The view reads only this player's records (O(questions)).
+      const view = views.viewOf(playerId);
       if (view) sendView(sockets, view, encoder, this.writes);
     }
     if (!only) this.servedStudents(code);

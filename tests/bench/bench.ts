@@ -108,7 +108,7 @@ function parseArgs(argv: string[]): Cli {
 }
 
 function readUsage(): string {
-  return 'usage: npm run bench -- [--players N] [--store redis|memory] [--rooms R --per-room M] [--processes 2] [--questions 3] [--url http://127.0.0.1:PORT --password P] [--json out.json] [--smoke] [--suite] [--profile] [--perf FILE] [--warmup W]\n(see tests/bench/bench.ts and docs/performance.md)';
+  return 'usage: npm run bench -- [--players N] [--store redis|memory] [--rooms R --per-room M] [--processes 2] [--questions 3] [--url http://127.0.0.1:PORT --password P] [--json out.json] [--smoke] [--suite] [--profile] [--perf FILE] [--warmup W] [--read-poll MS]\n(see tests/bench/bench.ts and docs/performance.md)';
 }
 
 /** The smoke run of CI: small, in-memory, a tiny broadcast-cost check; no timing assertions. */

@@ -35,14 +35,18 @@ export interface ProcSample {
   mainThreadWaitMs: number | null;
 }
 
+/** User and system CPU of a process or thread, ms, from its `/proc/…/stat` (10-ms ticks on most kernels). */
+function statCpuMs(path: string): { userMs: number; sysMs: number } {
+  const stat = readFileSync(path, 'utf8');
+  // Fields after the command name (which may contain spaces): state is field 3, utime 14, stime 15.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const tick = 1000 / clockTicks();
+  return { userMs: Number(rest[11]) * tick, sysMs: Number(rest[12]) * tick };
+}
+
 export function sampleProc(pid: number): ProcSample | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may contain spaces): state is field 3, utime 14, stime 15.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const tick = 1000 / clockTicks();
-    const userMs = Number(rest[11]) * tick;
-    const sysMs = Number(rest[12]) * tick;
+    const { userMs, sysMs } = statCpuMs(`/proc/${pid}/stat`);
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
     const io = readIoCalls(pid);
@@ -55,7 +59,7 @@ export function sampleProc(pid: number): ProcSample | null {
       hwmKb: kb('VmHWM'),
       readCalls: io?.syscr ?? null,
       writeCalls: io?.syscw ?? null,
-      ...mainThreadTimes(pid, tick),
+      ...mainThreadTimes(pid),
     };
   } catch {
     return null;
@@ -66,7 +70,7 @@ export function sampleProc(pid: number): ProcSample | null {
  * The thread whose id is the process id: Node's main thread, the event loop. schedstat gives
  * its CPU and its run-queue wait in ns; stat (10-ms ticks) where schedstat is missing.
  */
-function mainThreadTimes(pid: number, tickMs: number): { mainThreadMs: number | null; mainThreadWaitMs: number | null } {
+function mainThreadTimes(pid: number): { mainThreadMs: number | null; mainThreadWaitMs: number | null } {
   try {
     const [runNs, waitNs] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
     if (Number.isFinite(runNs) && Number.isFinite(waitNs)) return { mainThreadMs: runNs! / 1e6, mainThreadWaitMs: waitNs! / 1e6 };
@@ -74,9 +78,8 @@ function mainThreadTimes(pid: number, tickMs: number): { mainThreadMs: number | 
     // No schedstat (kernel without CONFIG_SCHED_INFO): the tick count below.
   }
   try {
-    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { mainThreadMs: (Number(rest[11]) + Number(rest[12])) * tickMs, mainThreadWaitMs: null };
+    const { userMs, sysMs } = statCpuMs(`/proc/${pid}/task/${pid}/stat`);
+    return { mainThreadMs: userMs + sysMs, mainThreadWaitMs: null };
   } catch {
     return { mainThreadMs: null, mainThreadWaitMs: null };
   }

@@ -622,10 +622,20 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
           servers: serverPids.flatMap((pid, i) => {
             const [x, y] = [a.servers[i], b.servers[i]];
             if (!pid || !x || !y) return [];
-            const calls = (f: 'readCalls' | 'writeCalls') => (x[f] !== null && y[f] !== null ? y[f] - x[f] : null);
-            const mainThreadMs = x.mainThreadMs !== null && y.mainThreadMs !== null ? round(y.mainThreadMs - x.mainThreadMs) : null;
-            const mainThreadWaitMs = x.mainThreadWaitMs !== null && y.mainThreadWaitMs !== null ? round(y.mainThreadWaitMs - x.mainThreadWaitMs) : null;
-            return [{ pid, cpuMs: round(d(x, y)), sysMs: round(y.sysMs - x.sysMs), mainThreadMs, mainThreadWaitMs, rssKb: y.rssKb, readCalls: calls('readCalls'), writeCalls: calls('writeCalls') }];
+            // Counters /proc may not give (null): their growth over the phase, or null.
+            const grown = (f: 'readCalls' | 'writeCalls' | 'mainThreadMs' | 'mainThreadWaitMs') => (x[f] !== null && y[f] !== null ? round(y[f] - x[f]) : null);
+            return [
+              {
+                pid,
+                cpuMs: round(d(x, y)),
+                sysMs: round(y.sysMs - x.sysMs),
+                mainThreadMs: grown('mainThreadMs'),
+                mainThreadWaitMs: grown('mainThreadWaitMs'),
+                rssKb: y.rssKb,
+                readCalls: grown('readCalls'),
+                writeCalls: grown('writeCalls'),
+              },
+            ];
           }),
           redis: b.redis ? { cpuMs: round(d(a.redis, b.redis)), rssKb: b.redis.rssKb } : null,
           generatorCpuMs: round(gen),

@@ -26,6 +26,9 @@ describe('bench smoke (N = 50, memory store)', () => {
     expect(r.warmup).toHaveLength(1);
     expect(r.warmup[0]).toMatchObject({ students: 50, admitted: 50, problems: [] });
     expect(r.warmup[0]!.admittedMs).toBeGreaterThan(0);
+    // …and its generator processes, warm too, are the measured run's (raw worker and probe worker).
+    expect(r.workers.map((w) => w.pid).sort()).toEqual([...r.warmup[0]!.generatorPids].sort());
+    expect(r.workers).toHaveLength(2);
     // Per-phase system calls and the main thread's share come from /proc (Linux, like CI).
     const join = r.resources.phases.find((p) => p.phase === 'join')!.servers[0]!;
     expect(join.writeCalls).toBeGreaterThanOrEqual(50);

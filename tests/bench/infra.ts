@@ -176,7 +176,7 @@ export class WorkerHandle {
 
   constructor(readonly name: string) {
     this.child = track(
-      fork(path.join(BENCH_DIR, 'worker.ts'), [], { cwd: REPO_ROOT, execArgv: ['--import', TSX_LOADER], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+      fork(path.join(BENCH_DIR, 'worker.ts'), [], { cwd: REPO_ROOT, execArgv: ['--import', TSX_LOADER, ...(process.env.BENCH_WORKER_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_WORKER_PROF] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
     );
     this.pid = this.child.pid!;
     this.child.on('message', (reply: WorkerReply) => {
@@ -221,9 +221,20 @@ export class WorkerHandle {
     return best;
   }
 
+  /** Every student leaves; the process stays for the next run. False if it could not (the caller closes it). */
+  async reset(): Promise<boolean> {
+    if (this.exited) return false;
+    try {
+      const r = await this.call<{ stillConnected: number }>({ type: 'reset', timeoutMs: 10_000 }, 15_000);
+      return r.stillConnected === 0;
+    } catch {
+      return false;
+    }
+  }
+
   async close(): Promise<void> {
     if (!this.exited) await this.call({ type: 'close' }, 5000).catch(() => undefined);
-    await stopChild(this.child, 2000);
+    await stopChild(this.child, process.env.BENCH_WORKER_PROF ? 30_000 : 2000);
   }
 }
 

@@ -97,16 +97,26 @@ function readIoCalls(pid: number): { syscr: number; syscw: number } | null {
   }
 }
 
-/** Busy CPU time of the whole machine (all cores) since boot, ms: user+nice+system+irq+softirq+steal. */
-export function machineBusyMs(): number {
+/**
+ * CPU time of the whole machine (all cores) since boot, ms: busy (user+nice+system+irq+softirq+steal)
+ * and, of it, steal — time the hypervisor gave this VM's cores to other guests (a slow spell
+ * of a shared host shows here, not in any process's figures).
+ */
+export function machineTimes(): { busyMs: number; stealMs: number } {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
     const f = line.trim().split(/\s+/).slice(1).map(Number);
     const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
-    return ((user + nice + system + irq + softirq + steal) * 1000) / clockTicks();
+    const ms = 1000 / clockTicks();
+    return { busyMs: (user + nice + system + irq + softirq + steal) * ms, stealMs: steal * ms };
   } catch {
-    return NaN;
+    return { busyMs: NaN, stealMs: NaN };
   }
+}
+
+/** Busy CPU time of the whole machine (all cores) since boot, ms (see machineTimes). */
+export function machineBusyMs(): number {
+  return machineTimes().busyMs;
 }
 
 /**

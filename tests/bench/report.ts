@@ -36,12 +36,15 @@ export function formatReport(r: BenchResult): string {
   const n = r.noise;
   out.push(
     `other jobs on the machine: ${fmt(n.otherCores, 2)} cores on average during the run (${fmt(n.otherCpuMs / 1000, 1)} s CPU)` +
+      `${n.stealMs !== undefined ? `; the hypervisor took ${fmt(n.stealMs / 1000, 2)} s of the cores (steal)` : ''}` +
       `${n.busyCoresAtStart !== null ? `; waited ${fmt(n.waitedForQuietMs / 1000, 0)} s for quiet (busy ${n.busyCoresAtStart} cores)` : ''}; load average at start ${r.machine.loadAvgAtStart.join(' ')}` +
       `${n.otherCores > 0.2 ? '  *** the machine was busy: latencies are inflated ***' : ''}`,
   );
   // Older reports have no readPollMs (their students were woken per message).
   const reads = (r.options.readPollMs ?? 0) > 0 ? `raw students read every ${r.options.readPollMs} ms while a broadcast is measured` : 'raw students woken per message';
-  out.push(`method: join window ${r.options.joinWindow}, answers spread over ${r.options.answerSpreadMs} ms, ${r.options.thinkMs} ms pause before each phase (instructor think time); ${reads}`);
+  // Older reports have no generatorPids (their generator processes started cold).
+  const warmGen = (r.warmup ?? []).some((w) => w.generatorPids?.length) ? '; the generator\'s processes are the warm-up\'s (warm too)' : '';
+  out.push(`method: join window ${r.options.joinWindow}, answers spread over ${r.options.answerSpreadMs} ms, ${r.options.thinkMs} ms pause before each phase (instructor think time); ${reads}${warmGen}`);
   // Older reports have no warm-up.
   const warm = r.warmup ?? [];
   out.push(
@@ -106,8 +109,10 @@ export function formatReport(r: BenchResult): string {
     fmt(p.generatorCpuMs, 0),
     p.workers.map((w) => fmt(w.loopDelayP99Ms, 0)).join('/'),
     fmt(p.otherCpuMs, 0),
+    // Older reports have no steal.
+    p.stealMs === undefined ? '–' : fmt(p.stealMs, 0),
   ]);
-  out.push(table(['phase', 'wall ms', 'server CPU ms', 'main thread', 'main thread waiting', 'kernel', 'server writes/reads', 'server RSS MB', 'redis CPU ms', 'generator CPU ms', 'worker loop-delay p99 ms', 'other jobs CPU ms'], phaseRows));
+  out.push(table(['phase', 'wall ms', 'server CPU ms', 'main thread', 'main thread waiting', 'kernel', 'server writes/reads', 'server RSS MB', 'redis CPU ms', 'generator CPU ms', 'worker loop-delay p99 ms', 'other jobs CPU ms', 'steal ms'], phaseRows));
   out.push(
     `server RSS per connected student: ${fmt(res.rssPerStudentKb)} KB (heap ${fmt(res.heapPerStudentKb)} KB), after a full GC; peak RSS ${res.serverPeakRssKb.map((k) => fmt(k / 1024, 0)).join(' + ')} MB; ` +
       `CPU in the measured run (after start-up and warm-up): server ${res.serverCpuTotalMs.map((x) => fmt(x / 1000, 2)).join(' + ')} s, redis ${fmt(res.redisCpuTotalMs === null ? null : res.redisCpuTotalMs / 1000, 2)} s, generator ${fmt(res.generatorCpuTotalMs / 1000, 2)} s`,

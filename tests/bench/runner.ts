@@ -28,7 +28,7 @@ import {
   stopChild,
   type ServerProc,
 } from './infra.ts';
-import { machineBusyMs, sampleProc, waitQuiet, type ProcSample } from './procstat.ts';
+import { machineTimes, sampleProc, waitQuiet, type ProcSample } from './procstat.ts';
 import { round, summarize, type Summary } from './stats.ts';
 import type { StudentSpec, ViewInfo } from './students.ts';
 import type { AnswerFact, JoinFact, ReconnectFact, StudentReport, WaitFact } from './worker.ts';
@@ -89,6 +89,11 @@ export interface BenchOptions {
    * 0 = measure a cold process). Its join storm is reported as the cold one.
    */
   warmup: number;
+  /**
+   * Generator processes to take students from and hand back, instead of starting and closing
+   * its own (internal: the warm-up lends its processes to the measured run, see GeneratorPool).
+   */
+  generator: GeneratorPool | null;
   /** K of the broadcast-cost micro-benchmark (0 = skip). */
   broadcastK: number;
   broadcastRounds: number;
@@ -118,6 +123,7 @@ export const defaultOptions: BenchOptions = {
   waitQuietMs: 0,
   phaseTimeoutMs: 0,
   warmup: -1,
+  generator: null,
   broadcastK: 0,
   broadcastRounds: 30,
   log: () => undefined,
@@ -149,6 +155,8 @@ export interface PhaseResources {
   orchestratorCpuMs: number;
   /** CPU used on the machine by anything but the bench's own processes (other jobs: noise). */
   otherCpuMs: number;
+  /** CPU time the hypervisor gave this VM's cores to other guests during the phase (/proc/stat steal; 10-ms ticks). */
+  stealMs?: number;
 }
 
 export interface QuestionResult {
@@ -182,6 +190,8 @@ export interface WarmupResult {
   admittedMs: number | null;
   serverCpuMs: number | null;
   serverMainThreadMs: number | null;
+  /** Its generator processes (the measured run reuses them: GeneratorPool). */
+  generatorPids: number[];
   /** What went wrong in it (lost answers, disconnects, errors: smokeProblems); the measured run counts them too. */
   problems: string[];
 }
@@ -191,10 +201,10 @@ export interface BenchResult {
   /** One entry per server process the bench started and warmed (empty: measured cold, or --url). */
   warmup: WarmupResult[];
   startedAt: string;
-  options: Omit<BenchOptions, 'log' | 'password'>;
+  options: Omit<BenchOptions, 'log' | 'password' | 'generator'>;
   machine: { cpus: number; cpuModel: string; memTotalGiB: number; node: string; kernel: string; loadAvgAtStart: number[] };
   /** CPU used by other jobs on the machine during the run, and how long the bench waited for quiet first. */
-  noise: { otherCpuMs: number; otherCores: number; waitedForQuietMs: number; busyCoresAtStart: number | null };
+  noise: { otherCpuMs: number; otherCores: number; waitedForQuietMs: number; busyCoresAtStart: number | null; stealMs?: number };
   store: string;
   servers: { pid: number | null; url: string }[];
   workers: { pid: number; students: number; kind: 'raw' | 'probe'; clockOffsetMs: number; clockRttMs: number }[];
@@ -412,11 +422,23 @@ export function describeRun(o: Pick<BenchOptions, 'players' | 'rooms' | 'perRoom
 
 const RAW_STUDENTS_PER_WORKER = 2500;
 
+/**
+ * Generator worker processes handed from the warm-up to the measured run. A fresh process
+ * runs its first joins, reads and view checks in V8's unoptimised tiers and compiles them on
+ * the same two cores as the server: the measured run's first storm and first reveal cost the
+ * generator up to twice the CPU of the later ones, and the server waited for a core
+ * meanwhile (docs/performance.md, round 6). Reused, the generator is as warm as the server.
+ */
+export interface GeneratorPool {
+  raw: WorkerHandle[];
+  probe: WorkerHandle | null;
+}
+
 /** Default warm-up: a lecture hall's worth of joins, answers and views, after which V8 has optimised the hot paths (docs/performance.md, "Warm-up"). */
 const WARMUP_STUDENTS = 1000;
 
 /** A short game on a running server process, so that the measured run does not pay for V8's first compilations. */
-async function warmUp(o: BenchOptions, url: string, serverPid: number | null, students: number): Promise<WarmupResult> {
+async function warmUp(o: BenchOptions, url: string, serverPid: number | null, students: number, generator: GeneratorPool, workers: number): Promise<WarmupResult> {
   o.log(`warm-up: ${students} students, one question, on ${url}…`);
   const r = await runBench({
     ...o,
@@ -431,6 +453,8 @@ async function warmUp(o: BenchOptions, url: string, serverPid: number | null, st
     waitQuietMs: 0,
     broadcastK: 0,
     warmup: 0,
+    generator,
+    workers,
     profile: false,
     perf: null,
     log: (line) => o.log(`  warm-up: ${line}`),
@@ -443,6 +467,7 @@ async function warmUp(o: BenchOptions, url: string, serverPid: number | null, st
     admittedMs: r.join.timeToAllAdmittedMs,
     serverCpuMs: join?.cpuMs ?? null,
     serverMainThreadMs: join?.mainThreadMs ?? null,
+    generatorPids: r.workers.map((w) => w.pid),
     problems: smokeProblems(r),
   };
 }
@@ -466,7 +491,7 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
   // Every phase waits at most this long (it grows with the room).
   const phaseTimeout = o.phaseTimeoutMs > 0 ? o.phaseTimeoutMs : 30_000 + students * 20;
 
-  const { log: _log, password: _pw, ...shownOptions } = o;
+  const { log: _log, password: _pw, generator: _gen, ...shownOptions } = o;
   const result: BenchResult = {
     label: describeRun(o),
     warmup: [],
@@ -507,6 +532,8 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
   const workers: WorkerHandle[] = [];
   const rooms: RoomCtl[] = [];
   let probeWorker: WorkerHandle | null = null;
+  /** Where this run's generator processes come from: lent by the caller, or the warm-up's (then closed here). */
+  const pool: GeneratorPool = o.generator ?? { raw: [], probe: null };
 
   try {
     // ---------------------------------------------------------------- setup
@@ -544,7 +571,7 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
         // RSS per student is counted from the fresh process: whatever the warm-up left is charged to the students too.
         await Promise.all(servers.map((s) => s.memory(true)));
         rssBaseline = serverPids.map((pid) => (pid ? sampleProc(pid)?.rssKb ?? null : null));
-        for (const [i, url] of urls.entries()) result.warmup.push(await warmUp(o, url, serverPids[i] ?? null, warm));
+        for (const [i, url] of urls.entries()) result.warmup.push(await warmUp(o, url, serverPids[i] ?? null, warm, pool, workerCount));
       }
       cpuAtStart = { servers: servers.map((s) => sampleProc(s.pid)?.cpuMs ?? 0), redis: redisPid ? sampleProc(redisPid)?.cpuMs ?? 0 : 0 };
     }
@@ -580,11 +607,13 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
     const roomOf = (idx: number) => specs[idx]!.room;
     const isProbe = (idx: number) => probeIdx.has(idx);
 
-    log(`starting ${workerCount} generator worker${workerCount > 1 ? 's' : ''}${probes ? ' and a probe worker' : ''}…`);
+    const reused = pool.raw.length + (pool.probe ? 1 : 0);
+    log(`${reused ? `reusing ${reused} warm generator process${reused > 1 ? 'es' : ''}; ` : ''}${workerCount} generator worker${workerCount > 1 ? 's' : ''}${probes ? ' and a probe worker' : ''}…`);
     const shares: StudentSpec[][] = Array.from({ length: workerCount }, () => []);
     rawSpecs.forEach((s, i) => shares[i % workerCount]!.push(s));
-    for (let w = 0; w < workerCount; w++) workers.push(new WorkerHandle(`raw${w}`));
-    if (probes) probeWorker = new WorkerHandle('probe');
+    for (let w = 0; w < workerCount; w++) workers.push(pool.raw.shift() ?? new WorkerHandle(`raw${w}`));
+    if (probes) probeWorker = pool.probe ?? new WorkerHandle('probe');
+    if (probeWorker) pool.probe = null;
     const all = probeWorker ? [...workers, probeWorker] : [...workers];
     await Promise.all(all.map((w) => w.call({ type: 'hello' }, 60_000)));
     for (const [i, w] of all.entries()) {
@@ -600,7 +629,7 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
         redis: redisPid ? sampleProc(redisPid) : null,
         workers: all.map((w) => sampleProc(w.pid)),
         main: process.cpuUsage(),
-        machine: machineBusyMs(),
+        machine: machineTimes(),
         t: now(),
       });
       const a = sample();
@@ -641,7 +670,8 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
           generatorCpuMs: round(gen),
           workers: workerRows,
           orchestratorCpuMs: round(mainMs),
-          otherCpuMs: round(Math.max(0, b.machine - a.machine - ours)),
+          otherCpuMs: round(Math.max(0, b.machine.busyMs - a.machine.busyMs - ours)),
+          stealMs: round(b.machine.stealMs - a.machine.stealMs),
         });
       }
     };
@@ -935,7 +965,23 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
       r.host.disconnect();
       r.display.disconnect();
     }
-    await Promise.all([...workers, ...(probeWorker ? [probeWorker] : [])].map((w) => w.close().catch(() => undefined)));
+    const mine = [...workers, ...(probeWorker ? [probeWorker] : [])];
+    if (o.generator) {
+      // Lent: handed back with nobody connected (a process that cannot say so is closed instead).
+      const lent = o.generator;
+      await Promise.all(
+        mine.map(async (w) => {
+          if (!(await w.reset())) return w.close().catch(() => undefined);
+          if (w === probeWorker) lent.probe = w;
+          else lent.raw.push(w);
+        }),
+      );
+    } else {
+      // Ours, and whatever the warm-up left that this run did not use.
+      const leftovers = [...pool.raw.splice(0), ...(pool.probe ? [pool.probe] : [])];
+      pool.probe = null;
+      await Promise.all([...mine, ...leftovers].map((w) => w.close().catch(() => undefined)));
+    }
     for (const s of servers) {
       const sample = sampleProc(s.pid);
       if (sample) {
@@ -951,6 +997,7 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
     const phaseWall = result.resources.phases.reduce((s, p) => s + p.wallMs, 0);
     result.noise.otherCpuMs = round(result.resources.phases.reduce((s, p) => s + p.otherCpuMs, 0));
     result.noise.otherCores = phaseWall ? round(result.noise.otherCpuMs / phaseWall, 2) : 0;
+    result.noise.stealMs = round(result.resources.phases.reduce((s, p) => s + (p.stealMs ?? 0), 0));
     await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
     await redis?.stop().catch(() => undefined);
   }

@@ -18,6 +18,7 @@ export type WorkerCommand =
   | { type: 'reconnect'; window: number; timeoutMs: number }
   | { type: 'report' }
   | { type: 'poll'; everyMs: number; timeoutMs: number }
+  | { type: 'reset'; timeoutMs: number }
   | { type: 'close' };
 
 export interface JoinFact {
@@ -242,6 +243,20 @@ function report(): StudentReport[] {
   }));
 }
 
+/**
+ * Leaves every student cleanly and forgets them, keeping the process (and the code V8 has
+ * optimised in it) for the next run: the warm-up's generator becomes the measured run's
+ * (runner.ts, `GeneratorPool`). Resolves once every connection is closed, or at the timeout.
+ */
+async function reset(cmd: Extract<WorkerCommand, { type: 'reset' }>): Promise<{ left: number; stillConnected: number }> {
+  const leaving = students.splice(0);
+  pollUntil = 0;
+  for (const s of leaving) s.close();
+  const deadline = now() + cmd.timeoutMs;
+  while (now() < deadline && leaving.some((s) => s.connected)) await sleep(5);
+  return { left: leaving.length, stillConnected: leaving.filter((s) => s.connected).length };
+}
+
 async function handle(cmd: WorkerCommand): Promise<unknown> {
   switch (cmd.type) {
     case 'hello':
@@ -266,6 +281,8 @@ async function handle(cmd: WorkerCommand): Promise<unknown> {
         setImmediate(pollReads);
       }
       return null;
+    case 'reset':
+      return reset(cmd);
     case 'close':
       for (const s of students) s.close();
       setTimeout(() => process.exit(0), 200).unref();
@@ -281,3 +298,5 @@ process.on('message', (msg: { id: number; cmd: WorkerCommand }) => {
 });
 // Never outlive the orchestrator.
 process.on('disconnect', () => process.exit(0));
+// Exiting (not dying) on SIGTERM lets `--cpu-prof` (BENCH_WORKER_PROF) write its profile.
+process.on('SIGTERM', () => process.exit(0));

@@ -17,13 +17,15 @@
  * --phase-timeout S (longest wait of any phase; default 30 s + 20 ms per student),
  * --wait-quiet S (first wait up to S seconds for the machine to be idle; the suite waits 300 s),
  * --warmup W (students of a one-question game played first on each server the bench starts, so that V8 has
- * optimised the hot paths; default min(N, 1000); 0 = measure a cold process),
+ * optimised the hot paths, in the server and in the generator processes the measured run then reuses;
+ * default min(N, 1000); 0 = measure a cold process),
  * --broadcast-k K (min(N, 2000); 0 = skip), --broadcast-rounds R (30), --server-pid PID (with --url),
  * --json FILE, --print FILE (re-print a saved --json report), --quiet.
  *
  * Environment, for looking inside the server the bench starts: BENCH_SERVER_NODE_ARGS (extra
  * Node/V8 flags, e.g. "--trace-opt --trace-deopt") and BENCH_SERVER_STDOUT (a file that gets
- * the server's stdout, where V8 writes those traces; otherwise it is discarded).
+ * the server's stdout, where V8 writes those traces; otherwise it is discarded); BENCH_WORKER_PROF
+ * (a directory: CPU profiles of the generator's processes, for profile-summary.ts).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -114,11 +114,6 @@ export function machineTimes(): { busyMs: number; stealMs: number } {
   }
 }
 
-/** Busy CPU time of the whole machine (all cores) since boot, ms (see machineTimes). */
-export function machineBusyMs(): number {
-  return machineTimes().busyMs;
-}
-
 /**
  * Waits (bounded) until the machine is quiet: under `maxBusyCores` of CPU in use over each
  * of 3 consecutive seconds. Returns the busy cores seen last (other jobs on a shared
@@ -129,9 +124,9 @@ export async function waitQuiet(maxMs: number, maxBusyCores = 0.2): Promise<{ wa
   let quiet = 0;
   let busy = 0;
   for (;;) {
-    const a = machineBusyMs();
+    const a = machineTimes().busyMs;
     await new Promise((r) => setTimeout(r, 1000));
-    busy = (machineBusyMs() - a) / 1000;
+    busy = (machineTimes().busyMs - a) / 1000;
     quiet = busy < maxBusyCores ? quiet + 1 : 0;
     if (quiet >= 3 || Date.now() - start > maxMs) return { waitedMs: Date.now() - start, busyCores: Math.round(busy * 100) / 100 };
   }

@@ -978,8 +978,7 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
       );
     } else {
       // Ours, and whatever the warm-up left that this run did not use.
-      const leftovers = [...pool.raw.splice(0), ...(pool.probe ? [pool.probe] : [])];
-      pool.probe = null;
+      const leftovers = [...pool.raw, ...(pool.probe ? [pool.probe] : [])];
       await Promise.all([...mine, ...leftovers].map((w) => w.close().catch(() => undefined)));
     }
     for (const s of servers) {

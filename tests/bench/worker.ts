@@ -243,15 +243,21 @@ function report(): StudentReport[] {
   }));
 }
 
+/** Every student leaves cleanly (`41`, then the close handshake) and is forgotten; returns them. */
+function leaveAll(): Student[] {
+  const leaving = students.splice(0);
+  pollUntil = 0;
+  for (const s of leaving) s.close();
+  return leaving;
+}
+
 /**
  * Leaves every student cleanly and forgets them, keeping the process (and the code V8 has
  * optimised in it) for the next run: the warm-up's generator becomes the measured run's
  * (runner.ts, `GeneratorPool`). Resolves once every connection is closed, or at the timeout.
  */
 async function reset(cmd: Extract<WorkerCommand, { type: 'reset' }>): Promise<{ left: number; stillConnected: number }> {
-  const leaving = students.splice(0);
-  pollUntil = 0;
-  for (const s of leaving) s.close();
+  const leaving = leaveAll();
   const deadline = now() + cmd.timeoutMs;
   while (now() < deadline && leaving.some((s) => s.connected)) await sleep(5);
   return { left: leaving.length, stillConnected: leaving.filter((s) => s.connected).length };
@@ -284,7 +290,7 @@ async function handle(cmd: WorkerCommand): Promise<unknown> {
     case 'reset':
       return reset(cmd);
     case 'close':
-      for (const s of students) s.close();
+      leaveAll();
       setTimeout(() => process.exit(0), 200).unref();
       return null;
   }

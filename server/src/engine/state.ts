@@ -98,6 +98,7 @@ export interface SessionCore {
 
 export interface GameState {
   session: SessionCore;
+  /** Fixed when the session is created; the stores hand out one deep-frozen copy (ST25): never mutate. */
   questions: Question[];
   players: Record<string, Player>;
   /** answers[questionId][playerId] */

@@ -3,7 +3,8 @@
  *
  * Every method does its checks and writes synchronously (no await between check and
  * write), so each one is atomic exactly like the Lua scripts of the Redis store. Data is
- * deep-copied on the way in and on the way out: a caller can never mutate stored data.
+ * deep-copied on the way in and on the way out: a caller can never mutate stored data. The
+ * questions, which never change, are copied once and frozen instead (ST25).
  *
  * Like the Redis store, graded points live apart from the player records (`graded`), so a
  * commit carrying a stale player never undoes a concurrent saveGrade.
@@ -12,6 +13,7 @@ import type { Question } from '@quizroom/shared';
 import { nicknameKey } from '@quizroom/shared';
 import type { AnswerRecord, GameState, Grade, Player, SessionCore } from '../engine/state.ts';
 import { gateAccepts, gateOf } from './gate.ts';
+import { deepFreeze } from './session-questions.ts';
 import type { AddPlayerResult, Gate, RecordAnswerArgs, RecordAnswerResult, SessionSecrets, SessionStore } from './types.ts';
 
 export interface MemoryStoreOptions {
@@ -75,7 +77,8 @@ export class MemoryStore implements SessionStore {
     if (this.#live(code)) return 'code-taken';
     const session: MemSession = {
       core: clone(state.session),
-      questions: clone(state.questions),
+      // Never change after this (ST25): one frozen copy serves every read.
+      questions: deepFreeze(clone(state.questions)),
       gate: gateOf(state.session),
       hostTokenHash: secrets.hostTokenHash,
       lease: null,
@@ -123,7 +126,7 @@ export class MemoryStore implements SessionStore {
       for (const [pid, record] of byPlayer) out[pid] = clone(record);
       answers[qid] = out;
     }
-    return { session: clone(s.core), questions: clone(s.questions), players, answers };
+    return { session: clone(s.core), questions: s.questions, players, answers };
   }
 
   async loadSlice(code: string, playerId: string, questionId: string | null): Promise<GameState | null> {
@@ -133,7 +136,7 @@ export class MemoryStore implements SessionStore {
     const record = questionId === null ? undefined : s.answers.get(questionId)?.get(playerId);
     return {
       session: clone(s.core),
-      questions: clone(s.questions),
+      questions: s.questions,
       players: player ? { [playerId]: player } : {},
       answers: questionId !== null && record ? { [questionId]: { [playerId]: clone(record) } } : {},
     };

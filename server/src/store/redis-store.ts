@@ -12,12 +12,13 @@
  * commands; each is an index whose stale entries are harmless (a token is only valid while
  * the session's own `ptok` hash lists it; `live` members are pruned by expiry and checked).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Question } from '@quizroom/shared';
 import { nicknameKey } from '@quizroom/shared';
 import type { RedisClientType } from 'redis';
 import type { AnswerRecord, GameState, Grade, Player, SessionCore } from '../engine/state.ts';
 import { gateOf } from './gate.ts';
+import { SessionQuestionsCache } from './session-questions.ts';
 import type { AddPlayerResult, Gate, RecordAnswerArgs, RecordAnswerResult, SessionSecrets, SessionStore } from './types.ts';
 
 export interface RedisStoreOptions {
@@ -42,7 +43,8 @@ class LuaScript {
 
 /**
  * createSession. KEYS: core questions gate host, then keys to clear (leftovers of an
- * expired session with the same code). ARGV: core, questions, host hash, ttlMs, gate fields….
+ * expired session with the same code). ARGV: core, questions, host hash, ttlMs, gate fields…
+ * (with `qv`, the version of the questions: see SessionQuestionsCache).
  */
 const CREATE = new LuaScript(
   'create',
@@ -353,6 +355,8 @@ export class RedisStore implements SessionStore {
   readonly #liveTtlMs: number;
   readonly #clock: () => number;
   readonly #ownsClient: boolean;
+  /** Questions never change after createSession: parsed once per session, not per read (ST25). */
+  readonly #questions = new SessionQuestionsCache();
 
   constructor(client: RedisClientType, options: RedisStoreOptions = {}) {
     this.#client = client;
@@ -397,12 +401,16 @@ export class RedisStore implements SessionStore {
     const k = this.keys(code);
     const qids = state.questions.map((q) => q.id);
     const leftovers = [k.players, k.nicks, k.graded, k.scores, k.ptok, ...qids.map((id) => k.answers(id))];
+    const questionsJson = JSON.stringify(state.questions);
+    // Random, so that a later session under the same code never matches a cached copy of these questions.
+    const version = randomBytes(12).toString('base64url');
     const created = await this.#run(
       CREATE,
       [k.core, k.questions, k.gate, k.host, ...leftovers],
-      [JSON.stringify(state.session), JSON.stringify(state.questions), secrets.hostTokenHash, String(this.#liveTtlMs), ...gateFields(gateOf(state.session))],
+      [JSON.stringify(state.session), questionsJson, secrets.hostTokenHash, String(this.#liveTtlMs), ...gateFields(gateOf(state.session)), 'qv', version],
     );
     if (created !== 1) return 'code-taken';
+    this.#questions.parse(code, version, questionsJson);
     await this.#writeInitialContent(k, state);
     await this.#touchLive(code, this.#liveTtlMs);
     return 'ok';
@@ -430,19 +438,43 @@ export class RedisStore implements SessionStore {
 
   async loadState(code: string): Promise<GameState | null> {
     const k = this.keys(code);
-    const questionsJson = await this.#client.get(k.questions);
-    if (questionsJson === null) return null;
-    const questions = JSON.parse(questionsJson) as Question[];
-    // One transaction: a consistent snapshot of the session.
-    const multi = this.#client.multi().get(k.core).hGetAll(k.players).hGetAll(k.graded);
-    for (const q of questions) multi.hGetAll(k.answers(q.id));
-    const [coreJson, playersRaw, gradedRaw, ...answersRaw] = (await multi.exec()) as unknown as [
-      string | null,
-      Record<string, string>,
-      Record<string, string>,
-      ...Record<string, string>[],
-    ];
-    if (coreJson === null) return null;
+    // The answer keys follow from the question ids: the questions held for this code, checked
+    // against the version read in the snapshot; fetched (again) only when that version differs.
+    let held = this.#questions.latest(code);
+    for (let attempt = 0; ; attempt++) {
+      if (!held || attempt > 0) {
+        const [questionsJson, version] = (await this.#client.multi().get(k.questions).hGet(k.gate, 'qv').exec()) as unknown as (string | null)[];
+        if (questionsJson === null || questionsJson === undefined) return null;
+        held = { version: version ?? '', questions: this.#questions.parse(code, version ?? null, questionsJson) };
+      }
+      const { questions } = held;
+      // One transaction: a consistent snapshot of the session.
+      const multi = this.#client.multi().get(k.core).hGet(k.gate, 'qv').hGetAll(k.players).hGetAll(k.graded);
+      for (const q of questions) multi.hGetAll(k.answers(q.id));
+      const [coreJson, version, playersRaw, gradedRaw, ...answersRaw] = (await multi.exec()) as unknown as [
+        string | null,
+        string | null,
+        Record<string, string>,
+        Record<string, string>,
+        ...Record<string, string>[],
+      ];
+      if (coreJson === null) return null;
+      if ((version ?? '') !== held.version) {
+        // Another session now has this code (or the copy held was from before a restart of the data): read its questions.
+        if (attempt < 3) continue;
+        throw new Error(`RedisStore: the questions of session ${code} kept changing while it was read`);
+      }
+      return this.#assembleState(coreJson, questions, playersRaw, gradedRaw, answersRaw);
+    }
+  }
+
+  #assembleState(
+    coreJson: string,
+    questions: Question[],
+    playersRaw: Record<string, string>,
+    gradedRaw: Record<string, string>,
+    answersRaw: Record<string, string>[],
+  ): GameState {
     const players: Record<string, Player> = {};
     for (const [id, json] of Object.entries(playersRaw)) players[id] = withGraded(JSON.parse(json) as Player, gradedRaw[id]);
     const answers: Record<string, Record<string, AnswerRecord>> = {};
@@ -458,15 +490,33 @@ export class RedisStore implements SessionStore {
   }
 
   async loadSlice(code: string, playerId: string, questionId: string | null): Promise<GameState | null> {
+    // The hot path of every answer: the questions are fetched only when no copy of them is held.
+    const slice = await this.#readSlice(code, playerId, questionId, this.#questions.latest(code) === null);
+    return slice === 'questions-needed' ? ((await this.#readSlice(code, playerId, questionId, true)) as GameState | null) : slice;
+  }
+
+  async #readSlice(code: string, playerId: string, questionId: string | null, withQuestions: boolean): Promise<GameState | null | 'questions-needed'> {
     const k = this.keys(code);
-    const multi = this.#client.multi().get(k.core).get(k.questions).hGet(k.players, playerId).hGet(k.graded, playerId);
+    const multi = this.#client.multi().get(k.core).hGet(k.gate, 'qv').hGet(k.players, playerId).hGet(k.graded, playerId);
+    if (withQuestions) multi.get(k.questions);
     if (questionId !== null) multi.hGet(k.answers(questionId), playerId);
-    const [coreJson, questionsJson, playerJson, graded, recordJson] = (await multi.exec()) as unknown as (string | null)[];
-    if (!coreJson || !questionsJson) return null;
+    const replies = (await multi.exec()) as unknown as (string | null)[];
+    const [coreJson, version, playerJson, graded] = replies;
+    const questionsJson = withQuestions ? replies[4] : null;
+    const recordJson = questionId !== null ? replies.at(-1) : null;
+    if (!coreJson) return null;
+    let questions: Question[] | null;
+    if (withQuestions) {
+      if (!questionsJson) return null;
+      questions = this.#questions.parse(code, version ?? null, questionsJson);
+    } else {
+      questions = this.#questions.get(code, version ?? null);
+      if (!questions) return 'questions-needed';
+    }
     const players: Record<string, Player> = playerJson ? { [playerId]: withGraded(JSON.parse(playerJson) as Player, graded) } : {};
     const answers: Record<string, Record<string, AnswerRecord>> =
       questionId !== null && recordJson ? { [questionId]: { [playerId]: JSON.parse(recordJson) as AnswerRecord } } : {};
-    return { session: JSON.parse(coreJson) as SessionCore, questions: JSON.parse(questionsJson) as Question[], players, answers };
+    return { session: JSON.parse(coreJson) as SessionCore, questions, players, answers };
   }
 
   async loadPlayer(code: string, playerId: string): Promise<Player | null> {

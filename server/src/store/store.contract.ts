@@ -17,6 +17,10 @@ export interface StoreHarness {
   sessionTtlsMs?(code: string): Promise<Record<string, number>>;
   /** Stores with a server: restart it (the data must survive). */
   restart?(): Promise<void>;
+  /** Make the session's time run out (every key gone, as after its TTL), so its code is free. */
+  expireSession(code: string): Promise<void>;
+  /** Another store on the same data (another server process), if the store can have one. */
+  peer?(): SessionStore;
 }
 
 export interface ContractFeatures {
@@ -550,7 +554,8 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHar
       const loaded = (await store.loadState(CODE))!;
       loaded.session.phase = 'finished';
       loaded.players.p1!.nickname = 'changed';
-      loaded.questions.pop();
+      expect(() => loaded.questions.pop()).toThrow(TypeError); // shared and frozen (ST25)
+      expect(() => (loaded.questions[0]!.prompt = 'changed')).toThrow(TypeError);
       const again = (await store.loadState(CODE))!;
       expect(again.session.locked).toBe(false);
       expect(again.session.phase).toBe('lobby');
@@ -560,6 +565,29 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHar
       const gate = (await store.gate(CODE))!;
       gate.locked = true;
       expect((await store.gate(CODE))!.locked).toBe(false);
+    });
+
+    it('ST25 questions are fixed at creation: every read shares one frozen copy; a later session under the same code reads its own', async () => {
+      const state = await session({ players: 1, open: 0 });
+      const whole = (await store.loadState(CODE))!;
+      const slice = (await store.loadSlice(CODE, 'p1', 'q1'))!;
+      expect(whole.questions).toStrictEqual(state.questions);
+      expect(slice.questions).toStrictEqual(state.questions);
+      const choice = (whole.questions[0] as Extract<Question, { type: 'single' }>).choices[0]!;
+      expect([Object.isFrozen(whole.questions), Object.isFrozen(whole.questions[0]), Object.isFrozen(choice), Object.isFrozen(slice.questions)]).toEqual([true, true, true, true]);
+
+      // The code is free again; another process makes a new session with other questions under
+      // it (same seed and time, too). Read first by loadState, then (a third session) by loadSlice.
+      for (const [id, firstRead] of [['q8', 'state'], ['q9', 'slice']] as const) {
+        await h.expireSession(CODE);
+        const other = newGame({ code: CODE, bankId: id, bankTitle: 'Other', questions: [Question.parse({ id, type: 'open', prompt: 'Other', explanation: 'Because.', source, rubric })], options: SessionOptions.parse({}), seed: 42, now: T0 });
+        expect(await (h.peer?.() ?? store).createSession(other, { hostTokenHash: HOST_HASH })).toBe('ok');
+        const read = async (how: 'state' | 'slice') => (how === 'state' ? await store.loadState(CODE) : await store.loadSlice(CODE, 'p1', id))!;
+        const first = await read(firstRead);
+        expect([first.session.bankId, first.questions.map((q) => q.id)]).toEqual([id, [id]]);
+        const second = await read(firstRead === 'state' ? 'slice' : 'state');
+        expect([second.session.bankId, second.questions.map((q) => q.id)]).toEqual([id, [id]]);
+      }
     });
 
     if (features.clock) it('ST19 sessions expire: live ones a day after the last commit, finished ones after their retention', async () => {

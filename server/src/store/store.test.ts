@@ -23,6 +23,9 @@ runStoreContract(
       advanceClock: (ms: number) => {
         now += ms;
       },
+      async expireSession() {
+        now += 31 * 24 * 3600_000; // past any TTL: live, or the default retention
+      },
     };
   },
   { clock: true },
@@ -56,6 +59,11 @@ runStoreContract(
         return ttls;
       },
       restart: () => redis.restart(),
+      async expireSession(code: string) {
+        // What its TTL running out does: every key of the session is gone.
+        for await (const batch of client.scanIterator({ MATCH: `${prefix}:s:{${code}}:*`, COUNT: 1000 })) if (batch.length) await client.del(batch);
+      },
+      peer: () => new RedisStore(client, { prefix, ownsClient: false }),
     };
   },
   { ttl: true, restart: true },

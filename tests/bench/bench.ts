@@ -9,7 +9,8 @@
  *   npm run bench -- --smoke                             N=50, memory; exits 1 on any loss/disconnect (CI)
  *   npm run bench -- --suite --json suite.json           every run of docs/performance.md
  *
- * Other flags: --questions Q (3), --workers W (auto), --probes P (5), --join-window W (256),
+ * Other flags: --questions Q (3), --bank course|bench (course: the session also holds the bundled review
+ * bank's 77 questions after the Q played, the size of a session made from it; bench: only the Q), --workers W (auto), --probes P (5), --join-window W (256),
  * --spread MS (1000), --think MS (pause between phases, 1000), --no-reconnect, --read-poll MS (while a broadcast is
  * measured, raw students read every MS ms, 1; 0 = woken per message; see worker.ts), --profile (server --cpu-prof into /tmp/qr-prof),
  * --perf FILE (record the server with Linux perf, kernel frames included; needs `perf` and perf_event access),
@@ -72,6 +73,12 @@ function parseArgs(argv: string[]): Cli {
       }
       case '--processes': o.processes = int(flag, value(), 1); break;
       case '--questions': o.questions = int(flag, value(), 1); break;
+      case '--bank': {
+        const v = value();
+        if (v !== 'course' && v !== 'bench') throw new Error('--bank is course or bench');
+        o.bank = v;
+        break;
+      }
       case '--url': o.url = value(); break;
       case '--password': o.password = value(); break;
       case '--server-pid': o.serverPid = int(flag, value(), 1); break;
@@ -110,7 +117,7 @@ function parseArgs(argv: string[]): Cli {
 }
 
 function readUsage(): string {
-  return 'usage: npm run bench -- [--players N] [--store redis|memory] [--rooms R --per-room M] [--processes 2] [--questions 3] [--url http://127.0.0.1:PORT --password P] [--json out.json] [--smoke] [--suite] [--profile] [--perf FILE] [--warmup W] [--read-poll MS]\n(see tests/bench/bench.ts and docs/performance.md)';
+  return 'usage: npm run bench -- [--players N] [--store redis|memory] [--rooms R --per-room M] [--processes 2] [--questions 3] [--bank course|bench] [--url http://127.0.0.1:PORT --password P] [--json out.json] [--smoke] [--suite] [--profile] [--perf FILE] [--warmup W] [--read-poll MS]\n(see tests/bench/bench.ts and docs/performance.md)';
 }
 
 /** The smoke run of CI: small, in-memory, a tiny broadcast-cost check; no timing assertions. */

@@ -114,7 +114,7 @@ export function formatReport(r: BenchResult): string {
   ]);
   out.push(table(['phase', 'wall ms', 'server CPU ms', 'main thread', 'main thread waiting', 'kernel', 'server writes/reads', 'server RSS MB', 'redis CPU ms', 'generator CPU ms', 'worker loop-delay p99 ms', 'other jobs CPU ms', 'steal ms'], phaseRows));
   out.push(
-    `server RSS per connected student: ${fmt(res.rssPerStudentKb)} KB (heap ${fmt(res.heapPerStudentKb)} KB), after a full GC; peak RSS ${res.serverPeakRssKb.map((k) => fmt(k / 1024, 0)).join(' + ')} MB; ` +
+    `server RSS per connected student: ${fmt(res.rssPerStudentKb)} KB after the join storm (no GC forced); at the end of the game, after full GCs: live heap ${fmt(res.heapPerStudentKb)} KB, RSS ${fmt(res.rssPerStudentAfterGameKb ?? null)} KB per student; peak RSS ${res.serverPeakRssKb.map((k) => fmt(k / 1024, 0)).join(' + ')} MB; ` +
       `CPU in the measured run (after start-up and warm-up): server ${res.serverCpuTotalMs.map((x) => fmt(x / 1000, 2)).join(' + ')} s, redis ${fmt(res.redisCpuTotalMs === null ? null : res.redisCpuTotalMs / 1000, 2)} s, generator ${fmt(res.generatorCpuTotalMs / 1000, 2)} s`,
   );
   if (r.broadcastCost) {

@@ -8,7 +8,8 @@
  *   join storm → for each question: fan-out, answer burst, [reconnect storm on question 2],
  *   close, reveal, leaderboard → end → results export (lost / double-counted) → broadcast cost.
  */
-import { Bank, type DisplayView } from '@quizroom/shared';
+import { loadBundledBanks } from '@quizroom/question-bank';
+import { Bank, type DisplayView, type Question } from '@quizroom/shared';
 import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,6 +46,12 @@ export interface BenchOptions {
   /** Server processes (2 = two processes on one Redis, Redis adapter). */
   processes: number;
   questions: number;
+  /**
+   * What the session holds besides the questions played: 'course' appends the bundled review
+   * bank (the lesson's 77 questions, ~90 KB of JSON: what a session created from it carries,
+   * and what the store reads for every answer), 'bench' holds only the questions played.
+   */
+  bank: 'course' | 'bench';
   /** Use a running server instead of starting one (http://127.0.0.1:PORT). */
   url: string | null;
   /** The instructor password of that server (default: the bench's own). */
@@ -107,6 +114,7 @@ export const defaultOptions: BenchOptions = {
   store: 'redis',
   processes: 1,
   questions: 3,
+  bank: 'course',
   url: null,
   password: BENCH_PASSWORD,
   serverPid: null,
@@ -254,8 +262,12 @@ export interface BenchResult {
   resources: {
     phases: PhaseResources[];
     /** (server RSS after the join storm − before) / students, per server process, after a full GC (KB). */
+    /** RSS growth per student from the fresh process to right after the join storm (no GC forced). */
     rssPerStudentKb: number | null;
+    /** Live heap per student at the end of the game (after full GCs): students with their answers. */
     heapPerStudentKb: number | null;
+    /** RSS growth per student at the end of the game (after the reconnect storm, full GCs): pages V8 and malloc kept. */
+    rssPerStudentAfterGameKb?: number | null;
     serverRssAfterJoinKb: number[];
     serverPeakRssKb: number[];
     /** CPU of each server process and of redis-server during the measured run (from after start-up and the warm-up to the end). */
@@ -289,8 +301,11 @@ export function benchNickname(idx: number, probe: boolean): string {
   return `${probe ? 'probe' : 'student'} ${code}`;
 }
 
-/** A bank of single-choice questions of 60 s (the deadline never interferes); choice 1 is correct. */
-export function benchBank(questions: number): Bank {
+/**
+ * A bank of single-choice questions of 60 s (the deadline never interferes); choice 1 is
+ * correct. With `unplayed`, those questions follow (the game ends before them).
+ */
+export function benchBank(questions: number, unplayed: readonly Question[] = []): Bank {
   const source = { file: 'bench', section: 'bench' };
   return Bank.parse({
     id: 'bench-bank',
@@ -305,8 +320,15 @@ export function benchBank(questions: number): Bank {
       explanation: 'Containers share the host kernel; virtual machines each run their own.',
       source,
       choices: [{ text: 'A virtual machine' }, { text: 'A container', correct: true }, { text: 'An emulator' }, { text: 'A unikernel' }],
-    })),
+    })).concat(unplayed as never[]),
   });
+}
+
+/** The bundled review bank's questions: a session of the lesson's real size (`bank: 'course'`). */
+export function courseQuestions(): Question[] {
+  const review = loadBundledBanks().find((b) => b.id === 'vm-containers-review');
+  if (!review) throw new Error('the bundled review bank (vm-containers-review) is missing');
+  return review.questions;
 }
 
 function loopbackOnly(url: string): string {
@@ -578,7 +600,7 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
     result.servers = urls.map((url, i) => ({ url, pid: serverPids[i] ?? null }));
 
     const cookie = await login(urls[0]!, o.password);
-    const bank = benchBank(o.questions);
+    const bank = benchBank(o.questions, o.bank === 'course' ? courseQuestions() : []);
     log(`creating ${o.rooms} session${o.rooms > 1 ? 's' : ''} and connecting host${o.rooms > 1 ? 's' : ''} and display${o.rooms > 1 ? 's' : ''}…`);
     for (let r = 0; r < o.rooms; r++) {
       const { code, hostToken } = await createSession(urls[0]!, cookie, bank);
@@ -708,19 +730,28 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
     log(`  admitted ${admitted.length}/${students} in ${result.join.timeToAllAdmittedMs} ms`);
     if (admitted.length === 0) throw new Error(`nobody could join: ${JSON.stringify(result.join.failed)}`);
 
-    // Memory per connected student (after a full GC in the server, so garbage is not counted).
-    await sleep(500);
-    if (servers.length) {
+    /**
+     * RSS per connected student: read right after the join storm, without forcing a GC. Until
+     * round 7 the bench forced two full GCs here first; they moved RSS by 0.4–1.4 KB per student
+     * (V8 keeps its committed pages), but killed what V8's optimised code had embedded (the
+     * warm-up's dead objects) and left sweeping to the helper threads, which landed on the
+     * first question's fan-out and reveal — a cost no server in a classroom pays
+     * (docs/performance.md, round 7). The live heap per student is read after the game
+     * (`memoryAfterGame`), with full GCs, once nothing is measured any more.
+     */
+    const perProcess = students / Math.max(1, servers.length);
+    const rssAfterJoin = serverPids.map((pid) => (pid ? sampleProc(pid)?.rssKb ?? null : null));
+    result.resources.serverRssAfterJoinKb = rssAfterJoin.map((x) => x ?? 0);
+    // Below ~1,500 students per process the RSS delta drowns in allocator and GC noise (and in
+    // what V8 gives back of the fresh process's start-up heap: −2 to +14 KB at 1,000).
+    if (servers.length && perProcess >= 1500) result.resources.rssPerStudentKb = round(Math.max(...rssAfterJoin.map((x, i) => (x ?? 0) - (rssBefore[i] ?? 0))) / perProcess, 1);
+    const memoryAfterGame = async () => {
+      if (!servers.length) return;
       const memAfter = await serverMem();
-      const rssAfter = serverPids.map((pid) => (pid ? sampleProc(pid)?.rssKb ?? null : null));
-      result.resources.serverRssAfterJoinKb = rssAfter.map((x) => x ?? 0);
-      const perProcess = students / servers.length;
-      const rssDelta = rssAfter.map((x, i) => (x ?? 0) - (rssBefore[i] ?? 0));
-      // Below ~1,500 students per process the RSS delta drowns in allocator and GC noise (and in
-      // what V8 gives back of the fresh process's start-up heap: −2 to +14 KB at 1,000).
       if (perProcess >= 250) result.resources.heapPerStudentKb = round(Math.max(...memAfter.map((m, i) => m.heapUsed - memBefore[i]!.heapUsed)) / 1024 / perProcess, 1);
-      if (perProcess >= 1500) result.resources.rssPerStudentKb = round(Math.max(...rssDelta) / perProcess, 1);
-    }
+      const rssNow = serverPids.map((pid) => (pid ? sampleProc(pid)?.rssKb ?? null : null));
+      if (perProcess >= 1500) result.resources.rssPerStudentAfterGameKb = round(Math.max(...rssNow.map((x, i) => (x ?? 0) - (rssBefore[i] ?? 0))) / perProcess, 1);
+    };
 
     // ---------------------------------------------------------------- the game
     const acked = new Map<string, Set<string>>(); // questionId → playerIds acked ok
@@ -884,6 +915,7 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
         return { ...cmd, facts: await waitAll(`v:finished:${cmd.step}`) };
       });
       result.end = latency(ended.facts, (r) => ended.sentAt[r]!, ended.acks);
+      await memoryAfterGame();
     } catch (err) {
       result.error = err instanceof Error ? err.message : String(err);
       log(`ERROR: ${result.error} (reading back what was stored so far)`);

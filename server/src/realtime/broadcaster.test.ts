@@ -14,18 +14,29 @@ import { Broadcaster, rooms, type ViewSink } from './broadcaster.ts';
 
 type Emit = { room: string; event: string; payload: unknown };
 
-/** A Socket.IO server as far as the broadcaster uses it; `local` emits are marked. The host, display and students of QZ1234 are here. */
-function fakeIo(opts: { here?: boolean } = {}) {
+/**
+ * A Socket.IO server as far as the broadcaster uses it; `local` emits are marked. The host,
+ * display and `students` students of QZ1234 are here; what is written to a student's
+ * connection (Engine.IO `write` of a Socket.IO packet) is recorded as a local emit to the room.
+ */
+function fakeIo(opts: { here?: boolean; students?: number; onWrite?: (event: string) => void } = {}) {
   const emits: (Emit & { local: boolean })[] = [];
   const serverSide: unknown[] = [];
   const handlers = new Map<string, (msg: unknown) => void>();
   const code = game().session.code;
-  const here = new Map(opts.here === false ? [] : [rooms.host(code), rooms.display(code), rooms.students(code)].map((r) => [r, new Set(['socket-id'])]));
+  const studentIds = Array.from({ length: opts.students ?? 1 }, (_, i) => `student-${i}`);
+  const here = new Map<string, Set<string>>(opts.here === false ? [] : [[rooms.host(code), new Set(['host-id'])], [rooms.display(code), new Set(['display-id'])], [rooms.students(code), new Set(studentIds)]]);
+  const written = (packet: string) => {
+    const [event, payload] = JSON.parse(packet.slice(1)) as [string, unknown]; // `2[event, payload]`
+    emits.push({ room: rooms.students(code), event, payload, local: true });
+    opts.onWrite?.(event);
+  };
+  const sockets = new Map(studentIds.map((id) => [id, { conn: { write: written } }]));
   const to = (local: boolean) => (room: string) => ({ emit: (event: string, payload: unknown) => void emits.push({ room, event, payload, local }) });
   const io = {
     to: to(false),
     local: { to: to(true) },
-    of: () => ({ adapter: { rooms: here, serverCount: async () => 2 }, sockets: new Map() }),
+    of: () => ({ adapter: { rooms: here, serverCount: async () => 2 }, sockets }),
     in: () => ({ disconnectSockets: () => undefined }),
     on: (event: string, fn: (msg: unknown) => void) => void handlers.set(event, fn),
     serverSideEmit: (_event: string, msg: unknown) => void serverSide.push(msg),
@@ -186,6 +197,40 @@ describe('Broadcaster', () => {
     b.scheduleRefresh(code);
     await vi.advanceTimersByTimeAsync(2000);
     expect(counts()).toEqual([1, 3]);
+    b.stop();
+  });
+
+  it('the count is for the lobby: written a slice of the room per turn, dropped when the question opens, none after', async () => {
+    const store = new MemoryStore();
+    let state = joinAll(game(), ['Ada']);
+    await store.createSession(state, { hostTokenHash: 'x' });
+    const code = state.session.code;
+    let b: Broadcaster | null = null;
+    let countsWritten = 0;
+    let started: GameState | null = null;
+    // The host starts the question while the count is on its way: after the first slice (250 students).
+    const { io, emits } = fakeIo({
+      students: 600,
+      onWrite: (event) => {
+        if (event !== 'room:count' || ++countsWritten !== 250) return;
+        started = apply(state, { type: 'start' }, T0 + 10);
+        b!.onChange({ code, state: started, events: [{ type: 'question-opened', index: 0, questionId: started.session.current!.questionId }], partial: false });
+      },
+    });
+    b = new Broadcaster(io as never, store, Date.now, logger);
+    b.scheduleRefresh(code);
+    await vi.advanceTimersByTimeAsync(200);
+    const written = (event: string) => emits.filter((e) => e.event === event).length;
+    expect([written('room:count'), written('question:opened')]).toEqual([250, 600]);
+    // The start as the game service stores it; then a student joins during the question: no count (the next view carries it).
+    expect(await store.acquireLease(code, 'host', T0, 5000, null)).toBe(true);
+    expect(await store.commit(code, 'host', state, started!)).toBe('ok');
+    await store.releaseLease(code, 'host');
+    state = joinAll(started!, ['Linus']);
+    expect(await store.addPlayer(code, state.players[pid('Linus')]!, 'linus')).toBe('ok');
+    b.onChange({ code, state, events: [{ type: 'player-joined', playerId: pid('Linus') }], partial: true });
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(written('room:count')).toBe(250);
     b.stop();
   });
 

@@ -90,6 +90,12 @@ const REFRESH_MS_PER_PLAYER = 0.4;
 const COUNT_EVERY_MS = 1000;
 const MAX_COUNT_EVERY_MS = 5000;
 const COUNT_MS_PER_PLAYER = 1;
+/**
+ * Students a count is written to per turn of the event loop. A count to 2,000 students is
+ * ~25 ms of writes; in slices, a host command that arrives meanwhile (Start, right after the
+ * last joins) waits for one slice (~3 ms), not the whole room (docs/performance.md, round 7).
+ */
+const COUNT_SLICE = 250;
 /** After a broadcast to the students, host and display views wait this long per student here (at most MAX_HOST_DELAY_MS). */
 const HOST_DELAY_MS_PER_PLAYER = 0.05;
 const MAX_HOST_DELAY_MS = 200;
@@ -588,10 +594,15 @@ export class Broadcaster {
     this.pending.set(code, timer);
   }
 
-  /** Tells students the player count of the latest state if it changed, at most once per COUNT_EVERY_MS (longer in large rooms). */
+  /**
+   * Tells students in the lobby the player count of the latest state if it changed, at most
+   * once per COUNT_EVERY_MS (longer in large rooms). Only in the lobby: from the first question
+   * on, every view a student gets carries the count, and a count written to the whole room
+   * would only delay the next question or result.
+   */
   private sendCount(code: string): void {
     const state = this.cache.get(code)?.state;
-    if (!state) return;
+    if (state?.session.phase !== 'lobby') return;
     const count = this.ranking(state).entries.length;
     const last = this.counts.get(code);
     if (last?.count === count || last?.timer) return;
@@ -609,7 +620,30 @@ export class Broadcaster {
     }
     this.counts.set(code, { count, at: this.clock(), timer: null });
     // Each process tells its own students (the others count on their own refresh).
-    this.io.local.to(rooms.students(code)).emit('room:count', { playerCount: count });
+    this.writeCount(code, count);
+  }
+
+  /**
+   * The count to this process's students in the room: framed once, written straight to each
+   * socket (`direct-write.ts`), COUNT_SLICE students per turn of the event loop, and dropped
+   * as soon as the session leaves the lobby (then the question goes out instead).
+   */
+  private writeCount(code: string, count: number): void {
+    const nsp = this.io.of('/');
+    const ids = nsp.adapter.rooms.get(rooms.students(code));
+    if (!ids?.size) return;
+    const queue = [...ids];
+    const packet = new SharedPacket(`2${JSON.stringify(['room:count', { playerCount: count }])}`, this.writes);
+    let next = 0;
+    const slice = () => {
+      if (this.cache.get(code)?.state?.session.phase !== 'lobby') return;
+      for (const end = Math.min(queue.length, next + COUNT_SLICE); next < end; next++) {
+        const socket = nsp.sockets.get(queue[next]!);
+        if (socket) packet.send(socket.conn);
+      }
+      if (next < queue.length) setImmediate(slice);
+    };
+    slice();
   }
 
   isConnected(code: string, playerId: string): boolean {

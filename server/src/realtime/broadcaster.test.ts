@@ -234,6 +234,23 @@ describe('Broadcaster', () => {
     b.stop();
   });
 
+  it('a host command on its way pauses the count; if it leaves the room in the lobby, the rest follows', async () => {
+    const store = new MemoryStore();
+    const state = joinAll(game(), ['Ada']);
+    await store.createSession(state, { hostTokenHash: 'x' });
+    const code = state.session.code;
+    let b: Broadcaster | null = null;
+    let countsWritten = 0;
+    const { io } = fakeIo({ students: 600, onWrite: (event) => void (event === 'room:count' && ++countsWritten === 250 && b!.phaseCommandArrived(code)) });
+    b = new Broadcaster(io as never, store, Date.now, logger);
+    b.scheduleRefresh(code);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(countsWritten).toBe(250);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(countsWritten).toBe(600);
+    b.stop();
+  });
+
   it('the newest players without sorting everyone: the same as a stable sort by join time', () => {
     let s = game();
     const names = Array.from({ length: 60 }, (_, i) => `P${i}`);

@@ -96,6 +96,12 @@ const COUNT_MS_PER_PLAYER = 1;
  * last joins) waits for one slice (~3 ms), not the whole room (docs/performance.md, round 7).
  */
 const COUNT_SLICE = 250;
+/**
+ * A host command that changes the phase (Start, Next, Close…) is on its way through the store
+ * (a few Redis round trips): counts and refreshes wait this long for it, so the question or
+ * the results it broadcasts next do not queue behind them.
+ */
+const PHASE_COMMAND_MS = 100;
 /** After a broadcast to the students, host and display views wait this long per student here (at most MAX_HOST_DELAY_MS). */
 const HOST_DELAY_MS_PER_PLAYER = 0.05;
 const MAX_HOST_DELAY_MS = 200;
@@ -413,6 +419,11 @@ export class Broadcaster {
     if (ms > 0) this.busyUntil.set(code, this.clock() + ms);
   }
 
+  /** The host sent a command that changes the phase: what can wait, waits for its broadcast (PHASE_COMMAND_MS). */
+  phaseCommandArrived(code: string): void {
+    this.busyUntil.set(code, Math.max(this.busyUntil.get(code) ?? 0, this.clock() + PHASE_COMMAND_MS));
+  }
+
   /** Milliseconds until the session's students have been served (0: now). */
   private busyFor(code: string): number {
     const until = this.busyUntil.get(code);
@@ -625,8 +636,9 @@ export class Broadcaster {
 
   /**
    * The count to this process's students in the room: framed once, written straight to each
-   * socket (`direct-write.ts`), COUNT_SLICE students per turn of the event loop, and dropped
-   * as soon as the session leaves the lobby (then the question goes out instead).
+   * socket (`direct-write.ts`), COUNT_SLICE students per turn of the event loop, paused while a
+   * host command is on its way and dropped as soon as the session leaves the lobby (then the
+   * question goes out instead).
    */
   private writeCount(code: string, count: number): void {
     const nsp = this.io.of('/');
@@ -637,6 +649,9 @@ export class Broadcaster {
     let next = 0;
     const slice = () => {
       if (this.cache.get(code)?.state?.session.phase !== 'lobby') return;
+      // A host command is on its way (Start): the rest of the count after it, if still in the lobby.
+      const busy = this.busyFor(code);
+      if (busy > 0) return void setTimeout(slice, busy).unref();
       for (const end = Math.min(queue.length, next + COUNT_SLICE); next < end; next++) {
         const socket = nsp.sockets.get(queue[next]!);
         if (socket) packet.send(socket.conn);

@@ -62,6 +62,11 @@ export interface RealtimeDeps {
   pingIntervalMs?: number;
 }
 
+/** Host commands that change the phase and broadcast to every student (counts and refreshes wait for them). */
+const PHASE_COMMANDS: ReadonlySet<ClientEvent> = new Set<ClientEvent>([
+  'game:start', 'question:next', 'question:close', 'question:skip', 'question:reveal', 'game:leaderboard', 'question:pause', 'question:resume', 'game:end',
+]);
+
 /** A socket refused this many times by its rate limit is flooding: it is disconnected. */
 const REFUSALS_BEFORE_CUTOFF = 100;
 
@@ -150,6 +155,7 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
     if (args.length > 2) return reply({ ok: false, error: { code: 'BAD_REQUEST', message: 'a request carries one payload' } });
     const parsed = (ClientPayloads[known] as z.ZodType).safeParse(args.length === 2 ? args[0] : undefined);
     if (!parsed.success) return reply({ ok: false, error: { code: 'BAD_REQUEST', message: describeIssue(parsed.error) } });
+    if (PHASE_COMMANDS.has(known)) broadcaster.phaseCommandArrived(code);
     const handled = (handlers[known] as (socket: QSocket, p: unknown) => Promise<Ack<unknown>>)(socket, parsed.data)
       .then(reply)
       .catch((err: unknown) => {

@@ -44,7 +44,7 @@ export function formatReport(r: BenchResult): string {
   const reads = (r.options.readPollMs ?? 0) > 0 ? `raw students read every ${r.options.readPollMs} ms while a broadcast is measured` : 'raw students woken per message';
   // Older reports have no generatorPids (their generator processes started cold).
   const warmGen = (r.warmup ?? []).some((w) => w.generatorPids?.length) ? '; the generator\'s processes are the warm-up\'s (warm too)' : '';
-  out.push(`method: join window ${r.options.joinWindow}, answers spread over ${r.options.answerSpreadMs} ms, ${r.options.thinkMs} ms pause before each phase (instructor think time); ${reads}${warmGen}`);
+  out.push(`method: join window ${r.options.joinWindow}, answers spread over ${r.options.answerSpreadMs} ms, ${r.options.thinkMs} ms pause before each phase (instructor think time; twice that before Start); ${reads}${warmGen}`);
   // Older reports have no warm-up.
   const warm = r.warmup ?? [];
   out.push(

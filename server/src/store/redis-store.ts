@@ -460,7 +460,7 @@ export class RedisStore implements SessionStore {
       ];
       if (coreJson === null) return null;
       if ((version ?? '') !== held.version) {
-        // Another session now has this code (or the copy held was from before a restart of the data): read its questions.
+        // Another session now has this code (the copy held is an earlier session's): read its questions.
         if (attempt < 3) continue;
         throw new Error(`RedisStore: the questions of session ${code} kept changing while it was read`);
       }

@@ -200,33 +200,33 @@ describe('Broadcaster', () => {
     b.stop();
   });
 
-  it('the count is for the lobby: written a slice of the room per turn, dropped when the question opens, none after', async () => {
+  /** A lobby of one player with 600 student sockets here, a count on its way; `afterFirstSlice` runs once its first 250 are written. */
+  async function countingLobby(afterFirstSlice: (b: Broadcaster, lobby: GameState) => void) {
     const store = new MemoryStore();
-    let state = joinAll(game(), ['Ada']);
-    await store.createSession(state, { hostTokenHash: 'x' });
-    const code = state.session.code;
+    const lobby = joinAll(game(), ['Ada']);
+    await store.createSession(lobby, { hostTokenHash: 'x' });
     let b: Broadcaster | null = null;
     let countsWritten = 0;
-    let started: GameState | null = null;
-    // The host starts the question while the count is on its way: after the first slice (250 students).
-    const { io, emits } = fakeIo({
-      students: 600,
-      onWrite: (event) => {
-        if (event !== 'room:count' || ++countsWritten !== 250) return;
-        started = apply(state, { type: 'start' }, T0 + 10);
-        b!.onChange({ code, state: started, events: [{ type: 'question-opened', index: 0, questionId: started.session.current!.questionId }], partial: false });
-      },
-    });
+    const { io, emits } = fakeIo({ students: 600, onWrite: (event) => void (event === 'room:count' && ++countsWritten === 250 && afterFirstSlice(b!, lobby)) });
     b = new Broadcaster(io as never, store, Date.now, logger);
-    b.scheduleRefresh(code);
+    b.scheduleRefresh(lobby.session.code);
     await vi.advanceTimersByTimeAsync(200);
-    const written = (event: string) => emits.filter((e) => e.event === event).length;
+    return { b, store, lobby, code: lobby.session.code, written: (event: string) => emits.filter((e) => e.event === event).length };
+  }
+
+  it('the count is for the lobby: written a slice of the room per turn, dropped when the question opens, none after', async () => {
+    // The host starts the question while the count is on its way: after its first slice.
+    let started: GameState | null = null;
+    const { b, store, lobby, code, written } = await countingLobby((b, lobby) => {
+      started = apply(lobby, { type: 'start' }, T0 + 10);
+      b.onChange({ code: lobby.session.code, state: started, events: [{ type: 'question-opened', index: 0, questionId: started.session.current!.questionId }], partial: false });
+    });
     expect([written('room:count'), written('question:opened')]).toEqual([250, 600]);
     // The start as the game service stores it; then a student joins during the question: no count (the next view carries it).
     expect(await store.acquireLease(code, 'host', T0, 5000, null)).toBe(true);
-    expect(await store.commit(code, 'host', state, started!)).toBe('ok');
+    expect(await store.commit(code, 'host', lobby, started!)).toBe('ok');
     await store.releaseLease(code, 'host');
-    state = joinAll(started!, ['Linus']);
+    const state = joinAll(started!, ['Linus']);
     expect(await store.addPlayer(code, state.players[pid('Linus')]!, 'linus')).toBe('ok');
     b.onChange({ code, state, events: [{ type: 'player-joined', playerId: pid('Linus') }], partial: true });
     await vi.advanceTimersByTimeAsync(5000);
@@ -235,19 +235,10 @@ describe('Broadcaster', () => {
   });
 
   it('a host command on its way pauses the count; if it leaves the room in the lobby, the rest follows', async () => {
-    const store = new MemoryStore();
-    const state = joinAll(game(), ['Ada']);
-    await store.createSession(state, { hostTokenHash: 'x' });
-    const code = state.session.code;
-    let b: Broadcaster | null = null;
-    let countsWritten = 0;
-    const { io } = fakeIo({ students: 600, onWrite: (event) => void (event === 'room:count' && ++countsWritten === 250 && b!.phaseCommandArrived(code)) });
-    b = new Broadcaster(io as never, store, Date.now, logger);
-    b.scheduleRefresh(code);
-    await vi.advanceTimersByTimeAsync(200);
-    expect(countsWritten).toBe(250);
+    const { b, written } = await countingLobby((b, lobby) => b.phaseCommandArrived(lobby.session.code));
+    expect(written('room:count')).toBe(250);
     await vi.advanceTimersByTimeAsync(100);
-    expect(countsWritten).toBe(600);
+    expect(written('room:count')).toBe(600);
     b.stop();
   });
 

@@ -62,11 +62,6 @@ export interface RealtimeDeps {
   pingIntervalMs?: number;
 }
 
-/** Host commands that change the phase and broadcast to every student (counts and refreshes wait for them). */
-const PHASE_COMMANDS: ReadonlySet<ClientEvent> = new Set<ClientEvent>([
-  'game:start', 'question:next', 'question:close', 'question:skip', 'question:reveal', 'game:leaderboard', 'question:pause', 'question:resume', 'game:end',
-]);
-
 /** A socket refused this many times by its rate limit is flooding: it is disconnected. */
 const REFUSALS_BEFORE_CUTOFF = 100;
 
@@ -155,7 +150,6 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
     if (args.length > 2) return reply({ ok: false, error: { code: 'BAD_REQUEST', message: 'a request carries one payload' } });
     const parsed = (ClientPayloads[known] as z.ZodType).safeParse(args.length === 2 ? args[0] : undefined);
     if (!parsed.success) return reply({ ok: false, error: { code: 'BAD_REQUEST', message: describeIssue(parsed.error) } });
-    if (PHASE_COMMANDS.has(known)) broadcaster.phaseCommandArrived(code);
     const handled = (handlers[known] as (socket: QSocket, p: unknown) => Promise<Ack<unknown>>)(socket, parsed.data)
       .then(reply)
       .catch((err: unknown) => {
@@ -216,8 +210,11 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps) {
    */
   function makeHandlers(): { [E in ClientEvent]: (socket: QSocket, p: z.output<(typeof ClientPayloads)[E]>) => Promise<Ack<unknown>> } {
     const step = (r: Result<{ step: number }>): Ack<{ step: number }> => (r.ok ? { ok: true, data: { step: r.data.step } } : r);
-    const host = (type: 'start' | 'next' | 'close' | 'skip' | 'reveal' | 'leaderboard' | 'pause' | 'resume' | 'end') => async (socket: QSocket, p: { step?: number | undefined }) =>
-      step(await service.command(socket.data.code, p.step === undefined ? { type } : { type, step: p.step }));
+    /** The commands that change the phase and broadcast to every student: counts and refreshes wait for them. */
+    const host = (type: 'start' | 'next' | 'close' | 'skip' | 'reveal' | 'leaderboard' | 'pause' | 'resume' | 'end') => async (socket: QSocket, p: { step?: number | undefined }) => {
+      broadcaster.phaseCommandArrived(socket.data.code);
+      return step(await service.command(socket.data.code, p.step === undefined ? { type } : { type, step: p.step }));
+    };
     const notJoined = { ok: false as const, error: { code: 'UNAUTHORIZED' as const, message: 'join the session first' } };
     return {
       'game:start': host('start'),

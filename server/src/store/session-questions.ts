@@ -54,10 +54,6 @@ export class SessionQuestionsCache {
     return questions;
   }
 
-  get size(): number {
-    return this.#entries.size;
-  }
-
   #touch(code: string, entry: Entry): void {
     // A Map iterates in insertion order: re-inserting keeps the most recently used last.
     this.#entries.delete(code);
